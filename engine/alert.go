@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Alert is what timap emits: one per (rule, IndicatorId, matched value) per
+// suppression window, with later matching rows of the window counted in it.
+// Field names follow Sentinel's SecurityAlert where one exists.
+type Alert struct {
+	// SystemAlertId is deterministic: a hash of rule, indicator, matched
+	// value and window start, so a replay yields the same ids.
+	SystemAlertId string
+	RuleId        string
+	AlertName     string
+	AlertSeverity string
+	Tactics       []string
+	Techniques    []string
+	Table         string
+	IndicatorId   string
+	// IndicatorType is the observable type ("ip", "domain", …) and
+	// IndicatorValue its normalised value ("203.0.113.0/24").
+	IndicatorType  string
+	IndicatorValue string
+	// SourceSystem is the indicator's source.
+	SourceSystem string
+	// MatchedValue is the normalised observed value and MatchedColumn the
+	// log column it came from.
+	MatchedValue  string
+	MatchedColumn string
+	// StartTime and EndTime are the TimeGenerated of the first and last
+	// matching row in the window; EventCount the number of rows.
+	StartTime  time.Time
+	EndTime    time.Time
+	EventCount int
+	// Origin is where the first row came from ("file:line").
+	Origin string
+	// Entities are typed alert entities from the rule's mappings.
+	Entities []Entity
+	// ExtendedProperties are the rule's projected columns of the indicator
+	// and of the first row, under their Sentinel names.
+	ExtendedProperties map[string]any
+}
+
+// Entity is one alert entity: its Sentinel type ("IP", "Host", …) and
+// identifiers ("Address": "203.0.113.9"). It marshals as one flat JSON
+// object with a "Type" key, as Sentinel's Entities column does.
+type Entity struct {
+	Type        string
+	Identifiers []Identifier
+}
+
+// MarshalJSON writes {"Type":"IP","Address":"203.0.113.9"}.
+func (e Entity) MarshalJSON() ([]byte, error) {
+	m := make(map[string]string, len(e.Identifiers)+1)
+	for _, id := range e.Identifiers {
+		m[id.Name] = id.Column
+	}
+	m["Type"] = e.Type
+	return json.Marshal(m)
+}
+
+// tiColumns resolves ThreatIntelligenceIndicator column names (spec §3.1)
+// on a matched indicator.
+var tiColumns = map[string]func(ind *Indicator, obs *Observable) any{
+	"IndicatorId":               func(i *Indicator, _ *Observable) any { return i.IndicatorId },
+	"ExternalIndicatorId":       func(i *Indicator, _ *Observable) any { return i.ExternalIndicatorId },
+	"SourceSystem":              func(i *Indicator, _ *Observable) any { return i.SourceSystem },
+	"IndicatorProvider":         func(i *Indicator, _ *Observable) any { return i.IndicatorProvider },
+	"ThreatType":                func(i *Indicator, _ *Observable) any { return i.ThreatType },
+	"Description":               func(i *Indicator, _ *Observable) any { return i.Description },
+	"ConfidenceScore":           confidence,
+	"Active":                    func(i *Indicator, _ *Observable) any { return i.Active },
+	"ExpirationDateTime":        func(i *Indicator, _ *Observable) any { return timeOrNil(i.ExpirationDateTime) },
+	"TrafficLightProtocolLevel": func(i *Indicator, _ *Observable) any { return i.TrafficLightProtocolLevel },
+	"Tags":                      func(i *Indicator, _ *Observable) any { return strings.Join(i.Tags, ",") },
+	"ActivityGroupNames":        func(i *Indicator, _ *Observable) any { return strings.Join(i.ActivityGroupNames, ",") },
+	"LatestIndicatorTime":       func(i *Indicator, _ *Observable) any { return timeOrNil(i.TimeGenerated) },
+	"NetworkIP":                 observableColumn("NetworkIP"),
+	"NetworkSourceIP":           observableColumn("NetworkSourceIP"),
+	"NetworkDestinationIP":      observableColumn("NetworkDestinationIP"),
+	"EmailSourceIpAddress":      observableColumn("EmailSourceIpAddress"),
+	"NetworkCidrBlock":          observableColumn("NetworkCidrBlock"),
+	"DomainName":                observableColumn("DomainName"),
+	"Url":                       observableColumn("Url"),
+	"EmailSenderAddress":        observableColumn("EmailSenderAddress"),
+	"FileHashValue":             observableColumn("FileHashValue"),
+	"FileHashType": func(i *Indicator, o *Observable) any {
+		if o.Type == TypeFileHash {
+			return o.Hash.String()
+		}
+		for _, x := range i.Observables {
+			if x.Type == TypeFileHash {
+				return x.Hash.String()
+			}
+		}
+		return ""
+	},
+}
+
+func confidence(i *Indicator, _ *Observable) any {
+	if i.ConfidenceScore < 0 {
+		return nil
+	}
+	return i.ConfidenceScore
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// observableColumn prefers the matched observable when it fills column, else
+// the indicator's first observable that does.
+func observableColumn(column string) func(*Indicator, *Observable) any {
+	return func(i *Indicator, o *Observable) any {
+		if o.Column == column {
+			return o.Value
+		}
+		for _, x := range i.Observables {
+			if x.Column == column {
+				return x.Value
+			}
+		}
+		return ""
+	}
+}
+
+// IsTIColumn reports whether name is a ThreatIntelligenceIndicator column
+// that rules may project or map to entities.
+func IsTIColumn(name string) bool {
+	_, ok := tiColumns[name]
+	return ok
+}
+
+// TIColumns returns the TI column names rules may use, sorted.
+func TIColumns() []string {
+	var names []string
+	for n := range tiColumns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// AggregatorOptions configure an Aggregator.
+type AggregatorOptions struct {
+	// Window is the suppression window: one alert per (rule, indicator,
+	// value) per window of event time, windows aligned to multiples of
+	// Window since the Unix epoch. Default 1 h.
+	Window time.Duration
+	// Lateness is how far behind the newest event time a row may arrive and
+	// still be counted into its window; a window is emitted once the newest
+	// event time passes its end plus Lateness. Default 0.
+	Lateness time.Duration
+}
+
+// Aggregator turns matches into alerts, suppressing repeats within a
+// window. Not safe for concurrent use.
+type Aggregator struct {
+	opts      AggregatorOptions
+	open      map[alertKey]*Alert
+	watermark time.Time
+	emit      func(*Alert) error
+}
+
+type alertKey struct {
+	rule, ind, value string
+	window           int64
+}
+
+// NewAggregator returns an Aggregator that hands finished alerts to emit.
+func NewAggregator(opts AggregatorOptions, emit func(*Alert) error) *Aggregator {
+	if opts.Window <= 0 {
+		opts.Window = time.Hour
+	}
+	return &Aggregator{opts: opts, open: map[alertKey]*Alert{}, emit: emit}
+}
+
+// Add counts m into its window's alert, creating the alert on the first
+// match, and emits the windows the event time has closed.
+func (a *Aggregator) Add(m *Match) error {
+	t := m.Event.TimeGenerated
+	start := t.Truncate(a.opts.Window)
+	k := alertKey{m.Rule.ID, m.Ind.IndicatorId, m.Value, start.UnixNano()}
+	if al := a.open[k]; al != nil {
+		al.EventCount++
+		if t.Before(al.StartTime) {
+			al.StartTime = t
+		}
+		if t.After(al.EndTime) {
+			al.EndTime = t
+		}
+	} else {
+		a.open[k] = newAlert(m, start)
+	}
+	if t.After(a.watermark) {
+		a.watermark = t
+		return a.closeBefore(a.watermark.Add(-a.opts.Lateness).Truncate(a.opts.Window))
+	}
+	return nil
+}
+
+// Flush emits every open alert, in a deterministic order.
+func (a *Aggregator) Flush() error { return a.closeBefore(time.Unix(1<<40, 0)) }
+
+// Open returns the number of alerts not emitted yet.
+func (a *Aggregator) Open() int { return len(a.open) }
+
+// closeBefore emits the alerts of windows starting before limit.
+func (a *Aggregator) closeBefore(limit time.Time) error {
+	var done []alertKey
+	for k := range a.open {
+		if k.window < limit.UnixNano() {
+			done = append(done, k)
+		}
+	}
+	slices.SortFunc(done, func(x, y alertKey) int {
+		return cmp.Or(cmp.Compare(x.window, y.window), cmp.Compare(x.rule, y.rule),
+			cmp.Compare(x.ind, y.ind), cmp.Compare(x.value, y.value))
+	})
+	for _, k := range done {
+		al := a.open[k]
+		delete(a.open, k)
+		if err := a.emit(al); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SystemAlertID is the deterministic alert id: the first 128 bits of
+// SHA-256 over rule id, indicator id, matched value and window start,
+// formatted as a UUID (version nibble 8, RFC 9562 custom).
+func SystemAlertID(ruleID, indicatorID, value string, window time.Time) string {
+	h := sha256.New()
+	for _, s := range []string{ruleID, indicatorID, value, window.UTC().Format(time.RFC3339Nano)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = b[6]&0x0f | 0x80
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+func newAlert(m *Match, window time.Time) *Alert {
+	r, ev := m.Rule, m.Event
+	al := &Alert{
+		SystemAlertId:  SystemAlertID(r.ID, m.Ind.IndicatorId, m.Value, window),
+		RuleId:         r.ID,
+		AlertName:      r.Name,
+		AlertSeverity:  r.Severity,
+		Tactics:        r.Tactics,
+		Techniques:     r.Techniques,
+		Table:          ev.Table,
+		IndicatorId:    m.Ind.IndicatorId,
+		IndicatorType:  m.Obs.Type.String(),
+		IndicatorValue: m.Obs.Value,
+		SourceSystem:   m.Ind.SourceSystem,
+		MatchedValue:   m.Value,
+		MatchedColumn:  m.Column,
+		StartTime:      ev.TimeGenerated,
+		EndTime:        ev.TimeGenerated,
+		EventCount:     1,
+		Origin:         ev.Origin,
+	}
+	resolve := func(col string) any {
+		if f, ok := tiColumns[col]; ok {
+			return f(m.Ind, m.Obs)
+		}
+		return ev.Value(col)
+	}
+	if len(r.ProjectTI)+len(r.ProjectLog) > 0 {
+		al.ExtendedProperties = make(map[string]any, len(r.ProjectTI)+len(r.ProjectLog))
+		for _, col := range r.ProjectTI {
+			al.ExtendedProperties[col] = resolve(col)
+		}
+		for _, col := range r.ProjectLog {
+			al.ExtendedProperties[col] = ev.Value(col)
+		}
+	}
+	for _, em := range r.Entities {
+		e := Entity{Type: em.Type}
+		for _, id := range em.Identifiers {
+			v, _ := resolve(id.Column).(string)
+			if v != "" {
+				e.Identifiers = append(e.Identifiers, Identifier{id.Name, v})
+			}
+		}
+		if len(e.Identifiers) > 0 {
+			al.Entities = append(al.Entities, e)
+		}
+	}
+	return al
+}

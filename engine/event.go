@@ -1,0 +1,82 @@
+package engine
+
+import "time"
+
+// Field is one decoded column of a log row: a Sentinel column name
+// (for example "SourceIP", "RequestURL") and its text value.
+type Field struct {
+	Column string
+	Value  string
+}
+
+// Event is one log row of one table (CommonSecurityLog, DnsEvents, …) as the
+// executor sees it. Decoders fill only the columns some rule needs (see
+// Executor.Needs), so an Event is small; it is reused between rows with Reset
+// to keep the per-event path free of allocations.
+type Event struct {
+	// Table is the Log Analytics table name, e.g. "CommonSecurityLog".
+	Table string
+	// TimeGenerated is when the logged activity happened (UTC). Expiry is
+	// judged against it: an indicator matches only events stamped before its
+	// ExpirationDateTime.
+	TimeGenerated time.Time
+	// Origin names where the row came from, for alerts and error messages:
+	// "file.cef:12", "topic/3@1045".
+	Origin string
+
+	fields []Field
+}
+
+// Reset empties e for the next row of table, keeping its storage.
+func (e *Event) Reset(table string) {
+	e.Table = table
+	e.TimeGenerated = time.Time{}
+	e.Origin = ""
+	e.fields = e.fields[:0]
+}
+
+// Set sets column to value. A later Set of the same column replaces the
+// earlier value (CEF allows a key twice; the last one wins, as in ArcSight).
+func (e *Event) Set(column, value string) {
+	for i := range e.fields {
+		if e.fields[i].Column == column {
+			e.fields[i].Value = value
+			return
+		}
+	}
+	e.fields = append(e.fields, Field{column, value})
+}
+
+// Get returns the value of column and whether the row has it.
+func (e *Event) Get(column string) (string, bool) {
+	for i := range e.fields {
+		if e.fields[i].Column == column {
+			return e.fields[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Value returns the value of column, or "" when the row lacks it (KQL's
+// isempty treats a missing column and an empty string alike).
+func (e *Event) Value(column string) string {
+	v, _ := e.Get(column)
+	return v
+}
+
+// Fields returns the row's columns in the order they were set. The slice is
+// e's own storage: valid until the next Reset.
+func (e *Event) Fields() []Field { return e.fields }
+
+// ColumnSet says which columns a consumer needs; decoders skip the others.
+// A nil ColumnSet means "all columns".
+type ColumnSet map[string]struct{}
+
+// Has reports whether column is needed. A nil set needs every column.
+func (s ColumnSet) Has(column string) bool {
+	if s == nil {
+		return true
+	}
+	_, ok := s[column]
+	return ok
+}

@@ -1,0 +1,405 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Executor runs compiled rules against log rows. It is immutable and safe
+// for concurrent use; each goroutine matches through its own Matcher.
+//
+// All rules of a table are compiled into one plan: the union of the columns
+// they need is decoded once, each distinct candidate (column, type,
+// extraction) is looked up once per row, and the postings fan out to every
+// rule that asked for it.
+type Executor struct {
+	store *Store
+	opts  ExecutorOptions
+	plans map[string]*tablePlan
+	rules []*Rule
+}
+
+// ExecutorOptions configure an Executor.
+type ExecutorOptions struct {
+	// Grace is the allowed lateness of an event after its indicator's
+	// expiry (see Indicator.Live). Default 0: an indicator is dead once
+	// ExpirationDateTime has passed, as in Sentinel.
+	Grace time.Duration
+}
+
+type tablePlan struct {
+	needs ColumnSet
+	cands []Candidate // distinct candidates of the table's rules
+	rules []*rulePlan
+}
+
+type rulePlan struct {
+	rule   *Rule
+	cands  []int // indexes into tablePlan.cands, in rule order
+	derive []Derivation
+}
+
+// NewExecutor validates and compiles rules against the indicators of store.
+// Errors name the rule.
+func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, error) {
+	x := &Executor{store: store, opts: opts, plans: map[string]*tablePlan{}, rules: rules}
+	ids := map[string]bool{}
+	for _, r := range rules {
+		if err := r.compile(); err != nil {
+			return nil, err
+		}
+		if ids[r.ID] {
+			return nil, fmt.Errorf("rule %s: duplicate id", r.ID)
+		}
+		ids[r.ID] = true
+		tp := x.plans[r.Table]
+		if tp == nil {
+			tp = &tablePlan{needs: ColumnSet{}}
+			x.plans[r.Table] = tp
+		}
+		rp := &rulePlan{rule: r, derive: r.Derive}
+		derived := map[string]bool{}
+		for _, d := range r.Derive {
+			derived[d.Column] = true
+			for _, a := range d.Args {
+				if !derived[a] {
+					tp.needs[a] = struct{}{}
+				}
+			}
+		}
+		need := func(col string) {
+			if !derived[col] {
+				tp.needs[col] = struct{}{}
+			}
+		}
+		for _, f := range r.Filters {
+			need(f.Column)
+		}
+		for _, c := range r.Candidates {
+			need(c.Column)
+			i := slices.Index(tp.cands, c)
+			if i < 0 {
+				i = len(tp.cands)
+				tp.cands = append(tp.cands, c)
+			}
+			rp.cands = append(rp.cands, i)
+		}
+		for _, col := range r.ProjectLog {
+			need(col)
+		}
+		for _, e := range r.Entities {
+			for _, id := range e.Identifiers {
+				if !IsTIColumn(id.Column) {
+					need(id.Column)
+				}
+			}
+		}
+		tp.rules = append(tp.rules, rp)
+	}
+	return x, nil
+}
+
+// Tables returns the tables some rule reads, sorted.
+func (x *Executor) Tables() []string {
+	var ts []string
+	for t := range x.plans {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}
+
+// Rules returns the compiled rules.
+func (x *Executor) Rules() []*Rule { return x.rules }
+
+// Needs returns the columns of table that some rule reads (nil when no rule
+// reads the table). Decoders fill only these.
+func (x *Executor) Needs(table string) ColumnSet {
+	if tp := x.plans[table]; tp != nil {
+		return tp.needs
+	}
+	return ColumnSet{}
+}
+
+// Match is one rule matching one indicator observable on one row.
+type Match struct {
+	Rule *Rule
+	Ind  *Indicator
+	Obs  *Observable
+	// Column is the log column the value came from (MatchedColumn).
+	Column string
+	// Value is the normalised observed value (MatchedValue).
+	Value string
+	// Event is the row; valid only during the emit callback.
+	Event *Event
+}
+
+// Matcher matches rows for one goroutine; its scratch space makes the
+// per-row path allocation-free when nothing matches.
+type Matcher struct {
+	x        *Executor
+	buf      []byte
+	post     []Posting
+	hits     []hit
+	done     []bool
+	nonEmpty []bool
+	emitted  []emitKey
+	m        Match
+}
+
+type hit struct {
+	cand  int
+	value string
+	p     Posting
+}
+
+type emitKey struct {
+	ind   *Indicator
+	value string
+}
+
+// NewMatcher returns a Matcher for one goroutine.
+func (x *Executor) NewMatcher() *Matcher { return &Matcher{x: x} }
+
+// Match runs every rule of ev.Table on ev and calls emit for each match of a
+// live indicator (Indicator.Live at ev.TimeGenerated and now). A rule emits
+// one match per (indicator, value) per row. Derived columns are added to ev.
+// It returns the number of matches.
+func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
+	tp := m.x.plans[ev.Table]
+	if tp == nil {
+		return 0
+	}
+	snap := m.x.store.Snapshot()
+	n := len(tp.cands)
+	m.hits = m.hits[:0]
+	m.done = resetBools(m.done, n)
+	m.nonEmpty = resetBools(m.nonEmpty, n)
+	count := 0
+	for _, rp := range tp.rules {
+		if !filtersHold(rp.rule.Filters, ev) {
+			continue
+		}
+		for _, d := range rp.derive {
+			if _, ok := ev.Get(d.Column); !ok {
+				ev.Set(d.Column, derive(d, ev))
+			}
+		}
+		m.emitted = m.emitted[:0]
+		anyEarlier := false
+		for _, ci := range rp.cands {
+			c := &tp.cands[ci]
+			if !m.done[ci] {
+				m.lookup(ci, c, ev, snap)
+				m.done[ci] = true
+			}
+			if c.Fallback && anyEarlier {
+				continue
+			}
+			anyEarlier = anyEarlier || m.nonEmpty[ci]
+			for i := range m.hits {
+				h := &m.hits[i]
+				if h.cand != ci || !h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace) {
+					continue
+				}
+				k := emitKey{h.p.Ind, h.value}
+				if slices.Contains(m.emitted, k) {
+					continue
+				}
+				m.emitted = append(m.emitted, k)
+				m.m = Match{Rule: rp.rule, Ind: h.p.Ind, Obs: h.p.Obs, Column: c.Column, Value: h.value, Event: ev}
+				emit(&m.m)
+				count++
+			}
+		}
+	}
+	return count
+}
+
+func resetBools(b []bool, n int) []bool {
+	if cap(b) < n {
+		return make([]bool, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+func filtersHold(fs []Filter, ev *Event) bool {
+	for i := range fs {
+		if !fs[i].Holds(ev.Value(fs[i].Column)) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup extracts candidate ci's values from ev and records their postings.
+func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
+	raw := ev.Value(c.Column)
+	if raw == "" {
+		return
+	}
+	m.nonEmpty[ci] = true
+	switch c.Extract {
+	case "":
+		m.lookupValue(ci, c.Type, c.Subdomains, raw, snap)
+	case "split":
+		for rest := raw; ; {
+			item, tail, more := strings.Cut(rest, c.Sep)
+			if item = strings.TrimSpace(item); item != "" {
+				m.lookupValue(ci, c.Type, c.Subdomains, item, snap)
+			}
+			if !more {
+				break
+			}
+			rest = tail
+		}
+	case "ipv4", "first_ipv4":
+		for rest := raw; ; {
+			a, tail, ok := nextIPv4(rest)
+			if !ok {
+				break
+			}
+			m.lookupAddr(ci, a, snap)
+			if c.Extract == "first_ipv4" {
+				break
+			}
+			rest = tail
+		}
+	case "url_host":
+		b, err := AppendURL(m.buf[:0], raw)
+		m.buf = b[:0]
+		if err != nil {
+			return
+		}
+		host := URLHost(b)
+		if c.Type == TypeIP {
+			if a, ok := ParseAddr(string(host)); ok {
+				m.lookupAddr(ci, a, snap)
+			}
+			return
+		}
+		if c.Type != TypeDomain || checkHostname(host) != nil {
+			return
+		}
+		start := len(m.post)
+		m.post = snap.AppendDomain(m.post, host, c.Subdomains)
+		m.recordHits(ci, start, host)
+	}
+}
+
+func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw string, snap *Snapshot) {
+	if t == TypeIP {
+		if a, ok := ParseAddr(strings.TrimSpace(raw)); ok {
+			m.lookupAddr(ci, a, snap)
+		}
+		return
+	}
+	var b []byte
+	var err error
+	switch t {
+	case TypeDomain:
+		b, err = AppendDomain(m.buf[:0], raw)
+	case TypeURL:
+		b, err = AppendURL(m.buf[:0], raw)
+	case TypeEmail:
+		b, err = AppendEmail(m.buf[:0], raw)
+	case TypeFileHash:
+		b, _, err = AppendHash(m.buf[:0], raw)
+	}
+	m.buf = b[:0]
+	if err != nil {
+		return
+	}
+	start := len(m.post)
+	if t == TypeDomain {
+		m.post = snap.AppendDomain(m.post, b, subdomains)
+	} else {
+		m.post = snap.AppendValue(m.post, t, b)
+	}
+	m.recordHits(ci, start, b)
+}
+
+func (m *Matcher) lookupAddr(ci int, a netip.Addr, snap *Snapshot) {
+	start := len(m.post)
+	m.post = snap.AppendIP(m.post, a)
+	if len(m.post) > start {
+		v := a.String()
+		for _, p := range m.post[start:] {
+			m.hits = append(m.hits, hit{ci, v, p})
+		}
+		m.post = m.post[:start]
+	}
+}
+
+// recordHits turns the postings appended since start into hits of value v,
+// converting v to a string only when there is a hit.
+func (m *Matcher) recordHits(ci, start int, v []byte) {
+	if len(m.post) == start {
+		return
+	}
+	s := string(v)
+	for _, p := range m.post[start:] {
+		m.hits = append(m.hits, hit{ci, s, p})
+	}
+	m.post = m.post[:start]
+}
+
+// nextIPv4 finds the next dotted-quad IPv4 address in free text (four runs
+// of 1–3 digits joined by dots, not inside a longer run of digits and dots).
+func nextIPv4(s string) (netip.Addr, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) || (i > 0 && (isDigit(s[i-1]) || s[i-1] == '.')) {
+			continue
+		}
+		j := i
+		for j < len(s) && (isDigit(s[j]) || s[j] == '.') {
+			j++
+		}
+		cand := strings.TrimRight(s[i:j], ".")
+		if a, err := netip.ParseAddr(cand); err == nil && a.Is4() {
+			return a, s[j:], true
+		}
+		i = j
+	}
+	return netip.Addr{}, "", false
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// derive computes a derived column.
+func derive(d Derivation, ev *Event) string {
+	switch d.Func {
+	case "pa_url":
+		return paURL(ev.Value(d.Args[0]), ev.Value(d.Args[1]), ev.Value(d.Args[2]))
+	}
+	return ""
+}
+
+// paURL is the URL of a Palo Alto "url" row as R01/R07/R39 build it:
+// RequestURL without surrounding quotes, or — when RequestURL is empty and
+// the extensions are not PAN-OS key/values — the first quote-free run of
+// AdditionalExtensions; then a scheme, https when ApplicationProtocol is
+// "ssl", added only when the value has none (Sentinel's R01/R39 prefix
+// "http://" to "https://…" values: quirk fixed, spec T16).
+func paURL(requestURL, ext, appProto string) string {
+	u := strings.Trim(requestURL, `"`)
+	if requestURL == "" && !(len(ext) >= 5 && strings.EqualFold(ext[:5], "PanOS")) {
+		e := strings.TrimLeft(ext, `"`)
+		if i := strings.IndexByte(e, '"'); i >= 0 {
+			e = e[:i]
+		}
+		u = strings.ToLower(e)
+	}
+	if u == "" || schemeEnd(u) > 0 {
+		return u
+	}
+	if strings.EqualFold(appProto, "ssl") {
+		return "https://" + u
+	}
+	return "http://" + u
+}

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/bits-and-blooms/bloom/v3"
+	"github.com/gaissmai/bart"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Posting is one entry of an index: an indicator and the observable of it
+// that the looked-up value matched. Both are owned by the Store and
+// immutable.
+type Posting struct {
+	Ind *Indicator
+	Obs *Observable
+}
+
+// indexSet holds one immutable index per observable type. A Snapshot is a
+// large base indexSet plus a small delta indexSet (see Store).
+type indexSet struct {
+	// ip maps every indicator range to the postings of that range and of all
+	// ranges containing it, so that one longest-prefix lookup finds every
+	// indicator whose range contains an address (bart was faster than
+	// cidranger's ContainingNetworks; see BenchmarkIPIndex).
+	ip     *bart.Table[[]Posting]
+	domain map[string]domainEntry
+	url    map[string][]Posting
+	email  map[string][]Posting
+	hash   hashSet
+	counts [TypeFileHash + 1]int
+}
+
+type domainEntry struct {
+	// publicSuffix marks a name that is itself a public suffix ("co.uk",
+	// "duckdns.org"): it matches only exactly, never as a parent of a
+	// looked-up name, since every customer of that suffix would alert.
+	publicSuffix bool
+	postings     []Posting
+}
+
+// hashSet is an exact set fronted by a bloom filter: most looked-up hashes
+// are benign, and the filter answers "no" for them from a few cache lines
+// instead of hashing the digest into a large map.
+type hashSet struct {
+	filter *bloom.BloomFilter
+	m      map[string][]Posting
+}
+
+// bloomFalsePositive is the target false-positive rate of hash filters.
+const bloomFalsePositive = 0.001
+
+// buildIndexes indexes the observables of the live indicators in inds.
+func buildIndexes(inds []*Indicator) *indexSet {
+	x := &indexSet{
+		ip:     new(bart.Table[[]Posting]),
+		domain: map[string]domainEntry{},
+		url:    map[string][]Posting{},
+		email:  map[string][]Posting{},
+	}
+	byPrefix := map[netip.Prefix][]Posting{}
+	hashes := map[string][]Posting{}
+	for _, ind := range inds {
+		if !ind.Active {
+			continue
+		}
+		for i := range ind.Observables {
+			o := &ind.Observables[i]
+			p := Posting{ind, o}
+			x.counts[o.Type]++
+			switch o.Type {
+			case TypeIP:
+				byPrefix[o.Prefix] = append(byPrefix[o.Prefix], p)
+			case TypeDomain:
+				e := x.domain[o.Value]
+				e.postings = append(e.postings, p)
+				x.domain[o.Value] = e
+			case TypeURL:
+				x.url[o.Value] = append(x.url[o.Value], p)
+			case TypeEmail:
+				x.email[o.Value] = append(x.email[o.Value], p)
+			case TypeFileHash:
+				hashes[o.Value] = append(hashes[o.Value], p)
+			}
+		}
+	}
+	// Insert shorter ranges first so that each range inherits the postings
+	// of the ranges that contain it.
+	prefixes := make([]netip.Prefix, 0, len(byPrefix))
+	for p := range byPrefix {
+		prefixes = append(prefixes, p)
+	}
+	slices.SortFunc(prefixes, func(a, b netip.Prefix) int {
+		return cmp.Compare(a.Bits()-a.Addr().BitLen(), b.Bits()-b.Addr().BitLen())
+	})
+	for _, p := range prefixes {
+		own := byPrefix[p]
+		if parent, ok := x.ip.LookupPrefix(p); ok {
+			own = append(slices.Clip(parent), own...)
+		}
+		x.ip.Insert(p, own)
+	}
+	for name, e := range x.domain {
+		if ps, _ := publicsuffix.PublicSuffix(name); ps == name {
+			e.publicSuffix = true
+			x.domain[name] = e
+		}
+	}
+	x.hash.m = hashes
+	if len(hashes) > 0 {
+		x.hash.filter = bloom.NewWithEstimates(uint(len(hashes)), bloomFalsePositive)
+		for h := range hashes {
+			x.hash.filter.AddString(h)
+		}
+	}
+	return x
+}
+
+func (x *indexSet) lookupIP(dst []Posting, a netip.Addr, dead map[string]struct{}) []Posting {
+	if ps, ok := x.ip.Lookup(a); ok {
+		return appendLive(dst, ps, dead)
+	}
+	return dst
+}
+
+// lookupDomain appends the postings of name and, when subdomains is set, of
+// every parent of name that is not a public suffix. name is a normalised
+// domain (AppendDomain); parents are taken label-wise, so "www.michigan.org"
+// never reaches "higan.org".
+func (x *indexSet) lookupDomain(dst []Posting, name []byte, subdomains bool, dead map[string]struct{}) []Posting {
+	if e, ok := x.domain[string(name)]; ok {
+		dst = appendLive(dst, e.postings, dead)
+	}
+	if !subdomains {
+		return dst
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '.' {
+			continue
+		}
+		if e, ok := x.domain[string(name[i+1:])]; ok && !e.publicSuffix {
+			dst = appendLive(dst, e.postings, dead)
+		}
+	}
+	return dst
+}
+
+func (x *indexSet) lookupString(dst []Posting, t ObservableType, v []byte, dead map[string]struct{}) []Posting {
+	var m map[string][]Posting
+	switch t {
+	case TypeURL:
+		m = x.url
+	case TypeEmail:
+		m = x.email
+	case TypeFileHash:
+		if x.hash.filter == nil || !x.hash.filter.Test(v) {
+			return dst
+		}
+		m = x.hash.m
+	}
+	if ps, ok := m[string(v)]; ok {
+		return appendLive(dst, ps, dead)
+	}
+	return dst
+}
+
+// appendLive appends the postings of ps whose indicator is not superseded
+// (dead holds the IndicatorIds a newer delta replaced or removed).
+func appendLive(dst, ps []Posting, dead map[string]struct{}) []Posting {
+	if len(dead) == 0 {
+		return append(dst, ps...)
+	}
+	for _, p := range ps {
+		if _, gone := dead[p.Ind.IndicatorId]; !gone {
+			dst = append(dst, p)
+		}
+	}
+	return dst
+}

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"time"
+)
+
+// Indicator is one indicator of compromise, newest version, with the
+// ThreatIntelligenceIndicator column names of Microsoft Sentinel (spec §3.1)
+// for what timap uses. One indicator may carry several observables (a STIX
+// pattern joined by OR), each looked up on its own.
+type Indicator struct {
+	// IndicatorId identifies the indicator across versions: the STIX id for
+	// STIX-sourced indicators; for flat feeds a deterministic id derived
+	// from the source and the value, stable across reloads.
+	IndicatorId string
+	// ExternalIndicatorId is the id in the submitting system, if any.
+	ExternalIndicatorId string
+	// SourceSystem names the source: a TAXII friendly name, a feed name, the
+	// Upload API's sourcesystem.
+	SourceSystem string
+	// IndicatorProvider is who made it (STIX created_by_ref identity).
+	IndicatorProvider string
+	// ThreatType is the first STIX indicator_type ("malicious-activity") or
+	// a feed's declared type ("C2", "Phishing").
+	ThreatType  string
+	Description string
+	// ConfidenceScore is 0–100; -1 when the source gave none.
+	ConfidenceScore float64
+	// Active is false for a revoked or deleted indicator.
+	Active bool
+	// ExpirationDateTime is STIX valid_until; zero means it never expires.
+	ExpirationDateTime time.Time
+	// ValidFrom is STIX valid_from (informational).
+	ValidFrom time.Time
+	// TrafficLightProtocolLevel is "white"/"clear", "green", "amber", "red"
+	// or "".
+	TrafficLightProtocolLevel string
+	// Tags are STIX labels or a feed's tags.
+	Tags []string
+	// ActivityGroupNames are threat-actor names, when known.
+	ActivityGroupNames []string
+	// KillChainPhases are "kill_chain_name:phase_name" pairs.
+	KillChainPhases []string
+	// TimeGenerated is when timap ingested this version (UTC).
+	TimeGenerated time.Time
+	// Modified orders versions of one IndicatorId: the newest wins (STIX
+	// modified; for feeds the load time).
+	Modified time.Time
+	// Pattern is the STIX pattern text, when the indicator came from STIX.
+	Pattern string
+	// PartiallyEnforced is set when the pattern has conditions timap cannot
+	// check per event (e.g. file:name beside a hash); the strongest
+	// comparison is indexed and the rest is recorded in Unenforced.
+	PartiallyEnforced bool
+	Unenforced        []string
+	// Observables are the normalised values to match.
+	Observables []Observable
+}
+
+// Live reports whether ind may match an event stamped at eventTime when
+// processed at now (issue #2, spec §0.3 items 3 and 7, with the quirks
+// fixed):
+//   - an inactive (revoked) indicator never matches;
+//   - without ExpirationDateTime it always matches;
+//   - otherwise the event must have happened before the expiry, and now must
+//     be before the expiry plus grace. grace is the allowed lateness of an
+//     event: an event from before the expiry that arrives late still matches
+//     while now < expiry+grace. grace 0 is Sentinel's rule
+//     (ExpirationDateTime > now()).
+func (ind *Indicator) Live(eventTime, now time.Time, grace time.Duration) bool {
+	if !ind.Active {
+		return false
+	}
+	if ind.ExpirationDateTime.IsZero() {
+		return true
+	}
+	return eventTime.Before(ind.ExpirationDateTime) && now.Before(ind.ExpirationDateTime.Add(grace))
+}
+
+// Expired reports whether ind can no longer match any event processed at or
+// after now.
+func (ind *Indicator) Expired(now time.Time, grace time.Duration) bool {
+	return !ind.ExpirationDateTime.IsZero() && !now.Before(ind.ExpirationDateTime.Add(grace))
+}

@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Rule is one analytic rule as the executor runs it: which table it reads,
+// which rows it considers, which columns yield candidate values of which
+// observable type, and what its alerts carry. Rule files (package rules) are
+// decoded into Rules; NewExecutor validates and compiles them.
+type Rule struct {
+	// ID is the Sentinel analytic rule id (a GUID) or timap's own id.
+	ID string
+	// Name is the display name; alerts carry it as AlertName.
+	Name        string
+	Version     string
+	Description string
+	// Severity is "Informational", "Low", "Medium" or "High".
+	Severity   string
+	Tactics    []string
+	Techniques []string
+	// Table is the log table the rule reads, e.g. "CommonSecurityLog".
+	Table string
+	// Filters must all hold for a row to be considered (the rule's scope).
+	Filters []Filter
+	// Derive computes extra columns from the row before candidates are
+	// taken, in order; later derivations and candidates may use them.
+	Derive []Derivation
+	// Candidates say which columns yield values to look up, in order.
+	Candidates []Candidate
+	// Project lists the columns copied into an alert's ExtendedProperties:
+	// TI columns of the indicator and columns of the row (derived ones
+	// included), under their Sentinel names.
+	ProjectTI  []string
+	ProjectLog []string
+	// Entities map alert entities to columns.
+	Entities []EntityMapping
+	// Notes document how the rule differs from Sentinel's (for `rules
+	// explain`).
+	Notes []string
+}
+
+// FilterOp is a scope-filter operator, named after the KQL operator it
+// stands for.
+type FilterOp string
+
+// The filter operators. Case-insensitive ones compare with Unicode simple
+// folding, as KQL's =~ and in~ do.
+const (
+	OpEquals       FilterOp = "=~"          // equal, ignoring case
+	OpEqualsCS     FilterOp = "=="          // equal, case-sensitive
+	OpNotEquals    FilterOp = "!~"          // not equal, ignoring case
+	OpIn           FilterOp = "in~"         // one of Values, ignoring case
+	OpInCS         FilterOp = "in"          // one of Values, case-sensitive
+	OpHas          FilterOp = "has"         // contains a whole term, ignoring case
+	OpNotHas       FilterOp = "!has"        // negation of has
+	OpStartsWith   FilterOp = "startswith"  // prefix, ignoring case
+	OpNotStarts    FilterOp = "!startswith" // negation of startswith
+	OpContains     FilterOp = "contains"    // substring, ignoring case
+	OpNotEmpty     FilterOp = "isnotempty"  // non-empty value
+	OpMatchesRegex FilterOp = "matches"     // RE2 search
+)
+
+// Filter is one condition on a column of the row.
+type Filter struct {
+	Column string
+	Op     FilterOp
+	Values []string
+
+	re *regexp.Regexp
+}
+
+// Holds reports whether the filter accepts value.
+func (f *Filter) Holds(value string) bool {
+	switch f.Op {
+	case OpEquals:
+		return strings.EqualFold(value, f.Values[0])
+	case OpEqualsCS:
+		return value == f.Values[0]
+	case OpNotEquals:
+		return !strings.EqualFold(value, f.Values[0])
+	case OpIn, OpInCS:
+		for _, v := range f.Values {
+			if (f.Op == OpIn && strings.EqualFold(value, v)) || value == v {
+				return true
+			}
+		}
+		return false
+	case OpHas:
+		return hasTerm(value, f.Values[0])
+	case OpNotHas:
+		return !hasTerm(value, f.Values[0])
+	case OpStartsWith:
+		return len(value) >= len(f.Values[0]) && strings.EqualFold(value[:len(f.Values[0])], f.Values[0])
+	case OpNotStarts:
+		return !(len(value) >= len(f.Values[0]) && strings.EqualFold(value[:len(f.Values[0])], f.Values[0]))
+	case OpContains:
+		return containsFoldASCII(value, f.Values[0])
+	case OpNotEmpty:
+		return value != ""
+	case OpMatchesRegex:
+		return f.re.MatchString(value)
+	}
+	return false
+}
+
+// hasTerm is KQL's has: term occurs in s as a whole run of alphanumeric
+// characters, ignoring case ("Replaced/Blocked" has "Blocked", "NotBlocked"
+// has not).
+func hasTerm(s, term string) bool {
+	for i := 0; i+len(term) <= len(s); i++ {
+		if !strings.EqualFold(s[i:i+len(term)], term) {
+			continue
+		}
+		if (i == 0 || !isAlnum(s[i-1])) && (i+len(term) == len(s) || !isAlnum(s[i+len(term)])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80
+}
+
+// Derivation computes column Column with the built-in function Func from
+// the columns Args.
+type Derivation struct {
+	Column string
+	Func   string
+	Args   []string
+}
+
+// Candidate says that values taken from Column are looked up as
+// observables of type Type.
+type Candidate struct {
+	Column string
+	Type   ObservableType
+	// Extract names how values are taken from the column: "" the whole
+	// value; "url_host" the host of the value read as a URL; "ipv4" every
+	// IPv4 address in free text; "first_ipv4" the first one; "split" the
+	// value split on Sep.
+	Extract string
+	Sep     string
+	// Fallback makes the candidate apply only when every earlier candidate
+	// of the rule had an empty column (R27: the first IPv4 of Message only
+	// when SourceIP and DestinationIP are both empty).
+	Fallback bool
+	// Subdomains (domain candidates) also matches indicators for any parent
+	// domain of the value below its public suffix.
+	Subdomains bool
+}
+
+// EntityMapping maps one alert entity (Sentinel entity types: "Account",
+// "Host", "IP", "URL", "FileHash", "DNS", …) to columns: identifier name →
+// column name ("Address" → "SourceIP"). A column name is resolved first
+// against the indicator's TI columns listed in TIColumns, then the row.
+type EntityMapping struct {
+	Type        string
+	Identifiers []Identifier
+}
+
+// Identifier is one entity identifier and the column that fills it.
+type Identifier struct {
+	Name, Column string
+}
+
+// Extractors are the known Candidate.Extract names.
+var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split"}
+
+// DeriveFuncs are the known Derivation.Func names with their arity.
+var DeriveFuncs = map[string]int{
+	// pa_url(RequestURL, AdditionalExtensions, ApplicationProtocol): the
+	// URL of a Palo Alto "url" log row (R01, R07, R39), with the scheme
+	// added only when missing (https for ssl) — Sentinel's double-scheme
+	// bug fixed.
+	"pa_url": 3,
+}
+
+// compile validates r and prepares its regular expressions.
+func (r *Rule) compile() error {
+	if r.ID == "" || r.Name == "" || r.Table == "" {
+		return fmt.Errorf("rule %q: id, name and table are required", r.ID)
+	}
+	if len(r.Candidates) == 0 {
+		return fmt.Errorf("rule %s: no candidates", r.ID)
+	}
+	for i := range r.Filters {
+		f := &r.Filters[i]
+		switch f.Op {
+		case OpNotEmpty:
+		case OpMatchesRegex:
+			if len(f.Values) != 1 {
+				return fmt.Errorf("rule %s: filter %s matches needs one regex", r.ID, f.Column)
+			}
+			re, err := regexp.Compile(f.Values[0])
+			if err != nil {
+				return fmt.Errorf("rule %s: filter %s: %v", r.ID, f.Column, err)
+			}
+			f.re = re
+		case OpEquals, OpEqualsCS, OpNotEquals, OpHas, OpNotHas, OpStartsWith, OpNotStarts, OpContains:
+			if len(f.Values) != 1 {
+				return fmt.Errorf("rule %s: filter %s %s needs exactly one value", r.ID, f.Column, f.Op)
+			}
+		case OpIn, OpInCS:
+			if len(f.Values) == 0 {
+				return fmt.Errorf("rule %s: filter %s %s needs values", r.ID, f.Column, f.Op)
+			}
+		default:
+			return fmt.Errorf("rule %s: unknown filter operator %q", r.ID, f.Op)
+		}
+	}
+	for _, d := range r.Derive {
+		n, ok := DeriveFuncs[d.Func]
+		if !ok {
+			return fmt.Errorf("rule %s: unknown derive function %q", r.ID, d.Func)
+		}
+		if len(d.Args) != n {
+			return fmt.Errorf("rule %s: %s takes %d columns, got %d", r.ID, d.Func, n, len(d.Args))
+		}
+	}
+	for _, c := range r.Candidates {
+		known := false
+		for _, e := range Extractors {
+			known = known || e == c.Extract
+		}
+		if !known {
+			return fmt.Errorf("rule %s: candidate %s: unknown extract %q", r.ID, c.Column, c.Extract)
+		}
+		if c.Extract == "split" && c.Sep == "" {
+			return fmt.Errorf("rule %s: candidate %s: split needs a separator", r.ID, c.Column)
+		}
+		if c.Type < TypeIP || c.Type > TypeFileHash {
+			return fmt.Errorf("rule %s: candidate %s: no observable type", r.ID, c.Column)
+		}
+		if c.Subdomains && c.Type != TypeDomain {
+			return fmt.Errorf("rule %s: candidate %s: subdomains applies to domain candidates only", r.ID, c.Column)
+		}
+	}
+	return nil
+}

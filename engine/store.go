@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Snapshot is an immutable view of the indicator indexes. Readers take one
+// with Store.Snapshot and look values up without locks; the store publishes
+// a new snapshot after every update.
+//
+// A snapshot is a large base index plus a small delta index of the
+// indicators changed since the base was built: an update rebuilds only the
+// delta, and the base is rebuilt when the delta grows past
+// StoreOptions.MaxDelta.
+type Snapshot struct {
+	base, delta *indexSet
+	// dead holds the IndicatorIds whose base postings a newer version (in
+	// delta, or a revocation) supersedes.
+	dead map[string]struct{}
+	// Version increases by one with every published snapshot.
+	Version uint64
+}
+
+// AppendIP appends the postings of every live-version indicator whose
+// address or range contains a. a should be unmapped (ParseAddr does that).
+func (s *Snapshot) AppendIP(dst []Posting, a netip.Addr) []Posting {
+	dst = s.base.lookupIP(dst, a, s.dead)
+	return s.delta.lookupIP(dst, a, nil)
+}
+
+// AppendDomain appends the postings of the normalised domain name
+// (AppendDomain) and, with subdomains, of its parents below the public
+// suffix.
+func (s *Snapshot) AppendDomain(dst []Posting, name []byte, subdomains bool) []Posting {
+	dst = s.base.lookupDomain(dst, name, subdomains, s.dead)
+	return s.delta.lookupDomain(dst, name, subdomains, nil)
+}
+
+// AppendValue appends the postings of a normalised URL, e-mail address or
+// hash (AppendURL, AppendEmail, AppendHash) of type t.
+func (s *Snapshot) AppendValue(dst []Posting, t ObservableType, v []byte) []Posting {
+	dst = s.base.lookupString(dst, t, v, s.dead)
+	return s.delta.lookupString(dst, t, v, nil)
+}
+
+// StoreOptions configure a Store.
+type StoreOptions struct {
+	// MaxDelta is the number of changed indicators kept in the delta index
+	// before the base index is rebuilt. Default 4096, or 1/16 of the store
+	// when that is larger: a delta rebuild is O(delta), a base rebuild
+	// O(store).
+	MaxDelta int
+}
+
+// Store keeps the newest version of every indicator, keyed by IndicatorId,
+// and publishes Snapshots of the live ones. Writers serialise on a mutex;
+// readers never lock.
+//
+// Lifecycle (spec §0.3 items 3–8, quirks fixed): the version with the newest
+// Modified wins whatever order versions arrive in; an equal or older version
+// is stale and ignored (so re-importing a feed changes nothing); a newest
+// version that is inactive (revoked) removes the indicator from matching, and
+// a later active version brings it back. Expiry is judged per match
+// (Indicator.Live), since it depends on the event's time.
+//
+// The store owns the indicators given to Upsert: callers must not change
+// them afterwards.
+type Store struct {
+	opts StoreOptions
+
+	mu    sync.Mutex
+	all   map[string]*Indicator // newest version per id, revoked ones too
+	delta map[string]*Indicator // changed since the base was built
+	base  *indexSet
+	snap  atomic.Pointer[Snapshot]
+	ver   uint64
+}
+
+// NewStore returns an empty store with a published empty snapshot.
+func NewStore(opts StoreOptions) *Store {
+	if opts.MaxDelta <= 0 {
+		opts.MaxDelta = 4096
+	}
+	s := &Store{opts: opts, all: map[string]*Indicator{}, delta: map[string]*Indicator{}}
+	s.base = buildIndexes(nil)
+	s.publish(buildIndexes(nil), nil)
+	return s
+}
+
+// Snapshot returns the current snapshot. It never blocks.
+func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
+
+// UpsertResult counts what an Upsert did.
+type UpsertResult struct {
+	Added, Updated, Revoked, Stale int
+}
+
+// Upsert applies new indicator versions and publishes one new snapshot for
+// the whole batch.
+func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
+	var r UpsertResult
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range batch {
+		old := s.all[v.IndicatorId]
+		switch {
+		case old != nil && !v.Modified.After(old.Modified):
+			r.Stale++
+			continue
+		case !v.Active:
+			r.Revoked++
+		case old == nil:
+			r.Added++
+		default:
+			r.Updated++
+		}
+		s.all[v.IndicatorId] = v
+		s.delta[v.IndicatorId] = v
+	}
+	if r.Added+r.Updated+r.Revoked == 0 {
+		return r
+	}
+	if len(s.delta) > max(s.opts.MaxDelta, len(s.all)/16) {
+		s.rebuildLocked()
+		return r
+	}
+	changed := make([]*Indicator, 0, len(s.delta))
+	dead := make(map[string]struct{}, len(s.delta))
+	for id, ind := range s.delta {
+		changed = append(changed, ind)
+		dead[id] = struct{}{}
+	}
+	s.publish(buildIndexes(changed), dead)
+	return r
+}
+
+// Rebuild folds the delta into a new base index and publishes it.
+func (s *Store) Rebuild() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rebuildLocked()
+}
+
+func (s *Store) rebuildLocked() {
+	live := make([]*Indicator, 0, len(s.all))
+	for _, ind := range s.all {
+		if ind.Active {
+			live = append(live, ind)
+		}
+	}
+	s.base = buildIndexes(live)
+	clear(s.delta)
+	s.publish(buildIndexes(nil), nil)
+}
+
+func (s *Store) publish(delta *indexSet, dead map[string]struct{}) {
+	s.ver++
+	s.snap.Store(&Snapshot{base: s.base, delta: delta, dead: dead, Version: s.ver})
+}
+
+// Get returns the newest version of an indicator (revoked ones included).
+func (s *Store) Get(id string) (*Indicator, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ind, ok := s.all[id]
+	return ind, ok
+}
+
+// Stats describes the store's content.
+type Stats struct {
+	// Indicators is the number of distinct IndicatorIds known, Live those
+	// whose newest version is active.
+	Indicators, Live int
+	// Observables counts the observables of live indicators per type.
+	Observables map[ObservableType]int
+}
+
+// Stats counts the store's content. It walks the whole store: not for the
+// per-event path.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Stats{Indicators: len(s.all), Observables: map[ObservableType]int{}}
+	for _, ind := range s.all {
+		if !ind.Active {
+			continue
+		}
+		st.Live++
+		for _, o := range ind.Observables {
+			st.Observables[o.Type]++
+		}
+	}
+	return st
+}
+
+// DropExpired forgets live indicators that can no longer match anything
+// processed at or after now (their expiry plus grace has passed), freeing
+// their index space, and returns how many it dropped. Their ids stay known,
+// so an older version arriving later is still stale.
+func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, ind := range s.all {
+		if ind.Active && ind.Expired(now, grace) {
+			gone := *ind
+			gone.Active = false
+			gone.Observables = nil
+			s.all[id] = &gone
+			n++
+		}
+	}
+	if n > 0 {
+		s.rebuildLocked()
+	}
+	return n
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,7 +40,8 @@ type Alert struct {
 	StartTime  time.Time
 	EndTime    time.Time
 	EventCount int
-	// Origin is where the first row came from ("file:line").
+	// Origin is where the first row came from ("file:line",
+	// "topic/partition:offset").
 	Origin string
 	// Entities are typed alert entities from the rule's mappings.
 	Entities []Entity
@@ -133,6 +135,10 @@ func observableColumn(column string) func(*Indicator, *Observable) any {
 		return ""
 	}
 }
+
+// MatchedValueColumn names the matched value in projections and entity
+// mappings (Sentinel rules call it CS_ipEntity, Domain, PA_Url, …).
+const MatchedValueColumn = "MatchedValue"
 
 // IsTIColumn reports whether name is a ThreatIntelligenceIndicator column
 // that rules may project or map to entities.
@@ -273,13 +279,17 @@ func newAlert(m *Match, window time.Time) *Alert {
 		StartTime:      ev.TimeGenerated,
 		EndTime:        ev.TimeGenerated,
 		EventCount:     1,
-		Origin:         ev.Origin,
+		Origin:         ev.Origin + ":" + strconv.FormatInt(ev.Offset, 10),
 	}
 	resolve := func(col string) any {
+		if col == MatchedValueColumn {
+			return m.Value
+		}
 		if f, ok := tiColumns[col]; ok {
 			return f(m.Ind, m.Obs)
 		}
-		return ev.Value(col)
+		// Row values may alias the decoder's line buffer: copy them.
+		return strings.Clone(ev.Value(col))
 	}
 	if len(r.ProjectTI)+len(r.ProjectLog) > 0 {
 		al.ExtendedProperties = make(map[string]any, len(r.ProjectTI)+len(r.ProjectLog))
@@ -287,7 +297,7 @@ func newAlert(m *Match, window time.Time) *Alert {
 			al.ExtendedProperties[col] = resolve(col)
 		}
 		for _, col := range r.ProjectLog {
-			al.ExtendedProperties[col] = ev.Value(col)
+			al.ExtendedProperties[col] = strings.Clone(ev.Value(col))
 		}
 	}
 	for _, em := range r.Entities {

@@ -20,9 +20,12 @@ type Event struct {
 	// judged against it: an indicator matches only events stamped before its
 	// ExpirationDateTime.
 	TimeGenerated time.Time
-	// Origin names where the row came from, for alerts and error messages:
-	// "file.cef:12", "topic/3@1045".
+	// Origin names the stream the row came from ("logs/fw.cef", "stdin",
+	// "topic/3") and Offset its position there (line number, Kafka offset);
+	// alerts carry both as "origin:offset". Kept apart so that setting them
+	// per row does not allocate.
 	Origin string
+	Offset int64
 
 	fields []Field
 }
@@ -32,6 +35,7 @@ func (e *Event) Reset(table string) {
 	e.Table = table
 	e.TimeGenerated = time.Time{}
 	e.Origin = ""
+	e.Offset = 0
 	e.fields = e.fields[:0]
 }
 

@@ -92,7 +92,7 @@ func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, 
 		}
 		for _, e := range r.Entities {
 			for _, id := range e.Identifiers {
-				if !IsTIColumn(id.Column) {
+				if !IsTIColumn(id.Column) && id.Column != MatchedValueColumn {
 					need(id.Column)
 				}
 			}

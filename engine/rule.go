@@ -241,3 +241,7 @@ func (r *Rule) compile() error {
 	}
 	return nil
 }
+
+// ValidateRule checks r as NewExecutor would, so that a rule file can be
+// validated on its own.
+func ValidateRule(r *Rule) error { return r.compile() }

@@ -1,0 +1,131 @@
+package files
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"timap/connectors/cef"
+	"timap/connectors/tabular"
+	"timap/engine"
+)
+
+// maxLine is the longest event line read (syslog/CEF lines are at most a
+// few KiB; NDJSON exports of wide tables can be larger).
+const maxLine = 4 << 20
+
+// LineError is a bad event line: where it is and why.
+type LineError struct {
+	Path string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// EventReader reads log rows from one file (or standard input) in any of the
+// formats timap decodes, chosen per line: CEF (with or without a syslog
+// header) becomes CommonSecurityLog, a JSON object is one row whose keys
+// are column names (table from its "Type" key, else the reader's table).
+// A file named *.csv is a CSV export with a header row of column names.
+// *.gz files are decompressed.
+type EventReader struct {
+	path  string
+	table string
+	close func() error
+	sc    *bufio.Scanner
+	csv   *tabular.CSVReader
+	line  int
+	cef   cef.Parser
+}
+
+// OpenEvents opens path ("-" for standard input). table is the table of
+// JSON rows without a "Type" and of CSV files ("" = CommonSecurityLog).
+// now is the time given to rows that carry none.
+func OpenEvents(path, table string, now time.Time) (*EventReader, error) {
+	if table == "" {
+		table = cef.Table
+	}
+	r := &EventReader{path: path, table: table, close: func() error { return nil }}
+	r.cef.Now = now
+	var in io.Reader = os.Stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		in, r.close = f, f.Close
+		if strings.EqualFold(filepath.Ext(path), ".gz") {
+			z, err := gzip.NewReader(f)
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			in = z
+		}
+	} else {
+		r.path = "stdin"
+	}
+	if strings.HasSuffix(strings.ToLower(strings.TrimSuffix(path, ".gz")), ".csv") {
+		r.csv = tabular.NewCSVReader(in, table)
+		return r, nil
+	}
+	r.sc = bufio.NewScanner(in)
+	r.sc.Buffer(make([]byte, 64<<10), maxLine)
+	return r, nil
+}
+
+// Close closes the underlying file.
+func (r *EventReader) Close() error { return r.close() }
+
+// Next reads the next row into ev, filling the columns need(table) asks
+// for. It returns io.EOF at the end, a *LineError for a bad line (the caller
+// counts it and calls Next again), or another error when reading fails.
+// ev's values stay valid until the next call.
+func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.ColumnSet) error {
+	if r.csv != nil {
+		ev.Reset(r.table)
+		err := r.csv.Next(ev, need(r.table))
+		r.line = r.csv.Line()
+		ev.Origin, ev.Offset = r.path, int64(r.line)
+		if err != nil && err != io.EOF {
+			var le *tabular.Error
+			if errors.As(err, &le) {
+				return &LineError{r.path, r.line, err}
+			}
+		}
+		return err
+	}
+	for r.sc.Scan() {
+		r.line++
+		line := bytes.TrimSpace(r.sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		var err error
+		if line[0] == '{' {
+			ev.Reset(r.table)
+			err = tabular.DecodeJSON(line, ev, need(r.table))
+		} else {
+			ev.Reset(cef.Table)
+			err = r.cef.Decode(line, ev, need(cef.Table))
+		}
+		ev.Origin, ev.Offset = r.path, int64(r.line)
+		if err != nil {
+			return &LineError{r.path, r.line, err}
+		}
+		return nil
+	}
+	if err := r.sc.Err(); err != nil {
+		return fmt.Errorf("%s:%d: %w", r.path, r.line+1, err)
+	}
+	return io.EOF
+}

@@ -1,0 +1,299 @@
+// Package rules loads analytic rules written as YAML data files into
+// engine.Rules. The rules timap ships live in sentinel/ (one file per
+// Microsoft Sentinel "TI map" rule, spec §1) and are embedded in the binary;
+// users add their own files with Load.
+//
+// The format is documented in docs/rules.md. Loading is strict: unknown
+// keys, unknown operators, extractors or types are errors that name the
+// file, the line and the field.
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"timap/engine"
+)
+
+//go:embed sentinel/*.yaml
+var builtin embed.FS
+
+// file is the YAML shape of one rule file.
+type file struct {
+	ID          string      `yaml:"id"`
+	Name        string      `yaml:"name"`
+	Version     string      `yaml:"version"`
+	Description string      `yaml:"description"`
+	Severity    string      `yaml:"severity"`
+	Tactics     []string    `yaml:"tactics"`
+	Techniques  []string    `yaml:"techniques"`
+	Table       string      `yaml:"table"`
+	Filters     []filter    `yaml:"filters"`
+	Derive      []derive    `yaml:"derive"`
+	Candidates  []candidate `yaml:"candidates"`
+	Project     struct {
+		TI  []string `yaml:"ti"`
+		Log []string `yaml:"log"`
+	} `yaml:"project"`
+	Entities []entity `yaml:"entities"`
+	Sentinel sentinel `yaml:"sentinel"`
+}
+
+type filter struct {
+	Column string    `yaml:"column"`
+	Op     string    `yaml:"op"`
+	Value  *string   `yaml:"value"`
+	Values []string  `yaml:"values"`
+}
+
+type derive struct {
+	Column string   `yaml:"column"`
+	Func   string   `yaml:"func"`
+	Args   []string `yaml:"args"`
+}
+
+type candidate struct {
+	Column     string `yaml:"column"`
+	Type       string `yaml:"type"`
+	Extract    string `yaml:"extract"`
+	Sep        string `yaml:"sep"`
+	Fallback   bool   `yaml:"fallback"`
+	Subdomains bool   `yaml:"subdomains"`
+}
+
+type entity struct {
+	Type        string    `yaml:"type"`
+	Identifiers yaml.Node `yaml:"identifiers"`
+}
+
+// sentinel records what the Sentinel original does, for `rules explain`
+// and the compatibility mode.
+type sentinel struct {
+	File   string   `yaml:"file"`
+	Dedup  []string `yaml:"dedup"`
+	Quirks []string `yaml:"quirks"`
+	Notes  []string `yaml:"notes"`
+}
+
+// Error is a rule-file error with its position.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// Builtin returns the rules shipped with timap, sorted by id.
+func Builtin() ([]*engine.Rule, error) {
+	return loadFS(builtin, "sentinel")
+}
+
+// Load reads rule files: each path is a .yaml/.yml file or a directory of
+// them (not recursive). Errors name file, line and field; all files are read
+// and every error is returned (errors.Join).
+func Load(paths ...string) ([]*engine.Rule, error) {
+	var rs []*engine.Rule
+	var errs []error
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if st.IsDir() {
+			got, err := loadFS(os.DirFS(p), ".")
+			for _, r := range got {
+				rs = append(rs, r)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r, err := Parse(p, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rs = append(rs, r)
+	}
+	return rs, errors.Join(errs...)
+}
+
+func loadFS(fsys fs.FS, dir string) ([]*engine.Rule, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var rs []*engine.Rule
+	var errs []error
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		name := filepath.ToSlash(filepath.Join(dir, e.Name()))
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r, err := Parse(name, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, func(a, b *engine.Rule) int { return strings.Compare(a.ID, b.ID) })
+	return rs, errors.Join(errs...)
+}
+
+// Parse decodes one rule file. name is used in error messages.
+func Parse(name string, data []byte) (*engine.Rule, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{File: name, Line: yamlLine(err), Msg: err.Error()}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f file
+	if err := dec.Decode(&f); err != nil {
+		return nil, &Error{File: name, Line: yamlLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	lines := fieldLines(&root)
+	at := func(field string) int {
+		if l, ok := lines[field]; ok {
+			return l
+		}
+		return lines[strings.SplitN(field, "[", 2)[0]]
+	}
+	fail := func(field, format string, args ...any) error {
+		return &Error{File: name, Line: at(field), Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	for _, req := range []struct{ field, v string }{{"id", f.ID}, {"name", f.Name}, {"table", f.Table}, {"severity", f.Severity}} {
+		if req.v == "" {
+			return nil, fail(req.field, "required")
+		}
+	}
+	switch f.Severity {
+	case "Informational", "Low", "Medium", "High":
+	default:
+		return nil, fail("severity", "%q is not Informational, Low, Medium or High", f.Severity)
+	}
+	r := &engine.Rule{
+		ID: f.ID, Name: f.Name, Version: f.Version, Description: strings.TrimSpace(f.Description),
+		Severity: f.Severity, Tactics: f.Tactics, Techniques: f.Techniques, Table: f.Table,
+		ProjectTI: f.Project.TI, ProjectLog: f.Project.Log, Notes: f.Sentinel.Notes,
+	}
+	for i, fl := range f.Filters {
+		field := fmt.Sprintf("filters[%d]", i)
+		ef := engine.Filter{Column: fl.Column, Op: engine.FilterOp(fl.Op), Values: fl.Values}
+		if fl.Value != nil {
+			if len(fl.Values) > 0 {
+				return nil, fail(field, "give value or values, not both")
+			}
+			ef.Values = []string{*fl.Value}
+		}
+		if fl.Column == "" {
+			return nil, fail(field, "column is required")
+		}
+		r.Filters = append(r.Filters, ef)
+	}
+	for _, d := range f.Derive {
+		r.Derive = append(r.Derive, engine.Derivation{Column: d.Column, Func: d.Func, Args: d.Args})
+	}
+	for i, c := range f.Candidates {
+		field := fmt.Sprintf("candidates[%d]", i)
+		t, err := engine.ParseObservableType(c.Type)
+		if err != nil {
+			return nil, fail(field, "%v", err)
+		}
+		if c.Column == "" {
+			return nil, fail(field, "column is required")
+		}
+		r.Candidates = append(r.Candidates, engine.Candidate{
+			Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
+		})
+	}
+	for _, col := range f.Project.TI {
+		if !engine.IsTIColumn(col) && col != engine.MatchedValueColumn {
+			return nil, fail("project", "%q is not a ThreatIntelligenceIndicator column timap projects (%s)", col, strings.Join(engine.TIColumns(), ", "))
+		}
+	}
+	for i, e := range f.Entities {
+		field := fmt.Sprintf("entities[%d]", i)
+		if e.Type == "" {
+			return nil, fail(field, "type is required")
+		}
+		em := engine.EntityMapping{Type: e.Type}
+		if e.Identifiers.Kind != yaml.MappingNode || len(e.Identifiers.Content) == 0 {
+			return nil, fail(field, "identifiers must be a mapping of identifier: column")
+		}
+		for j := 0; j+1 < len(e.Identifiers.Content); j += 2 {
+			em.Identifiers = append(em.Identifiers, engine.Identifier{
+				Name: e.Identifiers.Content[j].Value, Column: e.Identifiers.Content[j+1].Value,
+			})
+		}
+		r.Entities = append(r.Entities, em)
+	}
+	if err := engine.ValidateRule(r); err != nil {
+		return nil, &Error{File: name, Line: 1, Msg: err.Error()}
+	}
+	return r, nil
+}
+
+// fieldLines maps top-level keys ("filters") and list items
+// ("filters[2]") to their line numbers.
+func fieldLines(root *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return lines
+	}
+	m := root.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		lines[k.Value] = k.Line
+		if v.Kind == yaml.SequenceNode {
+			for j, item := range v.Content {
+				lines[fmt.Sprintf("%s[%d]", k.Value, j)] = item.Line
+			}
+		}
+	}
+	return lines
+}
+
+// yamlLine digs the line number out of a yaml.v3 error ("yaml: line 7: …").
+func yamlLine(err error) int {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	var line int
+	if i := strings.Index(msg, "line "); i >= 0 {
+		fmt.Sscanf(msg[i+5:], "%d", &line)
+	}
+	return line
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -210,22 +211,23 @@ func (a *Aggregator) Add(m *Match) error {
 	}
 	if t.After(a.watermark) {
 		a.watermark = t
-		return a.closeBefore(a.watermark.Add(-a.opts.Lateness).Truncate(a.opts.Window))
+		return a.closeBefore(a.watermark.Add(-a.opts.Lateness).Truncate(a.opts.Window).UnixNano())
 	}
 	return nil
 }
 
 // Flush emits every open alert, in a deterministic order.
-func (a *Aggregator) Flush() error { return a.closeBefore(time.Unix(1<<40, 0)) }
+func (a *Aggregator) Flush() error { return a.closeBefore(math.MaxInt64) }
 
 // Open returns the number of alerts not emitted yet.
 func (a *Aggregator) Open() int { return len(a.open) }
 
-// closeBefore emits the alerts of windows starting before limit.
-func (a *Aggregator) closeBefore(limit time.Time) error {
+// closeBefore emits the alerts of windows starting before limit (Unix
+// nanoseconds).
+func (a *Aggregator) closeBefore(limit int64) error {
 	var done []alertKey
 	for k := range a.open {
-		if k.window < limit.UnixNano() {
+		if k.window < limit {
 			done = append(done, k)
 		}
 	}

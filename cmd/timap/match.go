@@ -21,6 +21,9 @@ import (
 // counted by reason.
 const maxShownProblems = 20
 
+// examplesPerReason is how many refused values are shown per reason.
+const examplesPerReason = 3
+
 func runMatch(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("timap match", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -173,12 +176,18 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, ures engine.UpsertRe
 	}
 	fmt.Fprintln(w)
 	if len(irep.Rejected) > 0 {
-		fmt.Fprintf(w, "  rejected: %s\n", countList(irep.Rejected))
-		for _, p := range irep.Problems[:min(len(irep.Problems), maxShownProblems)] {
-			fmt.Fprintf(w, "    %s\n", p)
-		}
-		if n := len(irep.Problems) - maxShownProblems; n > 0 {
-			fmt.Fprintf(w, "    … and %d more\n", n)
+		// One line per reason with its count and first examples: a feed
+		// with 40,000 path-only lines must not hide a single bad file.
+		fmt.Fprintln(w, "  rejected:")
+		shown := map[string]int{}
+		for _, reason := range slices.Sorted(maps.Keys(irep.Rejected)) {
+			fmt.Fprintf(w, "    %-20s %d\n", reason, irep.Rejected[reason])
+			for _, p := range irep.Problems {
+				if p.Reason == reason && shown[reason] < examplesPerReason {
+					shown[reason]++
+					fmt.Fprintf(w, "      %s\n", p.Message)
+				}
+			}
 		}
 	}
 	if erep != nil {

@@ -30,9 +30,15 @@ type IndicatorReport struct {
 	// refused values and objects per reason.
 	Observables map[engine.ObservableType]int
 	Rejected    map[string]int
-	// Problems are the messages of refused values and bad files,
-	// "path:line: reason: value" or "path: object-id: reason: error".
-	Problems []string
+	// Problems are the refused values and bad files, each with its
+	// message ("path:line: reason: value", "path: object-id: reason:
+	// error").
+	Problems []Problem
+}
+
+// Problem is one refused value, object or file.
+type Problem struct {
+	Reason, Message string
 }
 
 // Formats are the --format values.
@@ -99,7 +105,7 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 	fail := func(err error) {
 		rep.FileErrors++
 		rep.Rejected["unreadable-file"]++
-		rep.Problems = append(rep.Problems, err.Error())
+		rep.Problems = append(rep.Problems, Problem{"unreadable-file", err.Error()})
 	}
 	if format == "stix" {
 		res, err := stix.LoadFile(path, stix.Options{SourceSystem: sourceName(path), Now: now, Name: path})
@@ -117,7 +123,7 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 			rep.Rejected[r] += n
 		}
 		for _, p := range res.Problems {
-			rep.Problems = append(rep.Problems, path+": "+p.Error())
+			rep.Problems = append(rep.Problems, Problem{p.Reason, path + ": " + p.Error()})
 		}
 		add(res.Indicators)
 		return
@@ -135,7 +141,7 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 		rep.Rejected[r] += n
 	}
 	for _, p := range res.Rejected {
-		rep.Problems = append(rep.Problems, p.Error())
+		rep.Problems = append(rep.Problems, Problem{p.Reason, p.Error()})
 	}
 	add(res.Indicators)
 }

@@ -270,12 +270,14 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 	atoms, cov := p.Atoms()
 	groups := map[int][]engine.Observable{}
 	var order []int
+	mapped := false // some atom named an observable timap indexes
 	for _, a := range atoms {
 		t, column, hashType, ok := targetOf(a.Path)
 		if !ok {
 			ind.Unenforced = append(ind.Unenforced, a.Path)
 			continue
 		}
+		mapped = true
 		for _, v := range a.Values {
 			obs, err := engine.NewObservable(t, column, v, hashType)
 			if err != nil {
@@ -317,7 +319,11 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 	}
 	if len(ind.Observables) == 0 {
 		ind.PartiallyEnforced = false
-		res.problem(o.ID, "unsupported-pattern", fmt.Errorf("nothing indexable in %s", o.Pattern))
+		if !mapped {
+			// Values that were refused are already reported with their
+			// own reason (non-routable, invalid-hash…).
+			res.problem(o.ID, "unsupported-pattern", fmt.Errorf("nothing indexable in %s", o.Pattern))
+		}
 	}
 }
 

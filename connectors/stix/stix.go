@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"timap/connectors/stix/pattern"
 	"timap/engine"
 )
 

@@ -258,6 +258,10 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 	if o.SpecVersion == "" || o.SpecVersion == "2.0" {
 		version = "2.0"
 	}
+	if strings.TrimSpace(o.Pattern) == "" {
+		res.problem(o.ID, "missing-pattern", fmt.Errorf("indicator has no pattern"))
+		return
+	}
 	p, err := pattern.ParseVersion(o.Pattern, version)
 	if err != nil && version == "2.0" {
 		// Producers label 2.1 syntax as 2.0 and the reverse.
@@ -280,6 +284,12 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 		mapped = true
 		for _, v := range a.Values {
 			obs, err := engine.NewObservable(t, column, v, hashType)
+			if err != nil && t == engine.TypeIP && strings.HasPrefix(a.Path, "network-traffic:") {
+				// src_ref/dst_ref may point at a domain-name object.
+				if d, derr := engine.NewObservable(engine.TypeDomain, "DomainName", v, ""); derr == nil {
+					obs, err = d, nil
+				}
+			}
 			if err != nil {
 				reason := "invalid-value"
 				if re, ok := err.(*engine.RejectError); ok {

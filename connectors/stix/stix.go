@@ -14,6 +14,7 @@ package stix
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,8 +49,12 @@ type Problem struct {
 }
 
 func (p Problem) Error() string {
-	if p.Err == nil {
+	var re *engine.RejectError
+	switch {
+	case p.Err == nil:
 		return fmt.Sprintf("%s: %s", p.ID, p.Reason)
+	case errors.As(p.Err, &re):
+		return fmt.Sprintf("%s: %v", p.ID, p.Err) // already names the reason
 	}
 	return fmt.Sprintf("%s: %s: %v", p.ID, p.Reason, p.Err)
 }

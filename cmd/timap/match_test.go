@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+type alertOut struct {
+	SystemAlertId, RuleId, IndicatorId, IndicatorType, IndicatorValue string
+	MatchedValue, MatchedColumn, Origin                               string
+	EventCount                                                        int
+	Entities                                                          []map[string]string
+	ExtendedProperties                                                map[string]any
+}
+
+func runMatchCLI(t *testing.T, args ...string) ([]alertOut, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(append([]string{"match"}, args...), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var alerts []alertOut
+	dec := json.NewDecoder(&stdout)
+	for dec.More() {
+		var a alertOut
+		if err := dec.Decode(&a); err != nil {
+			t.Fatal(err)
+		}
+		alerts = append(alerts, a)
+	}
+	return alerts, stderr.String()
+}
+
+const (
+	rR27 = "66c81ae2-1f89-4433-be00-2fbbd9ba5ebe" // IP
+	rR01 = "dd0a6029-ecef-4507-89c4-fc355ac52111" // domain, any vendor
+	rR07 = "ec21493c-2684-4acd-9bc2-696dbad72426" // domain, Palo Alto
+	rR39 = "106813db-679e-4382-a51b-1bfc463befc3" // URL, Palo Alto
+	rR17 = "5d33fc63-b83b-4913-b95e-94d13f0d379f" // file hash
+	rR13 = "ffcd575b-3d54-482a-a6d8-d0de13b6ac63" // e-mail, Palo Alto
+)
+
+// key renders an alert as "rule indicator column=value".
+func key(a alertOut) string {
+	return a.RuleId[:8] + " " + strings.TrimPrefix(a.IndicatorId, "indicator--a0000000-0000-4000-8000-") + " " + a.MatchedColumn + "=" + a.MatchedValue
+}
+
+func TestMatchIssueCases(t *testing.T) {
+	alerts, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", "testdata/events.cef",
+		"--now", "2026-11-30T10:10:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, key(a))
+	}
+	want := []string{
+		// src=10.1.2.3 dst=203.0.113.9: one alert on DestinationIP; the
+		// second row in the same hour is counted into it.
+		rR27[:8] + " 000000000001 DestinationIP=203.0.113.9",
+		// fileHash in upper case matches the MD5 indicator.
+		rR17[:8] + " 000000000003 FileHash=44d88612fea8a8f36de82e1278abb02f",
+		// One indicator, two observables (IP OR domain), each alerting.
+		rR01[:8] + " 000000000004 PA_Url=evil.example",
+		rR07[:8] + " 000000000004 PA_Url=evil.example",
+		rR39[:8] + " 000000000007 PA_Url=http://evil.example/login",
+		rR27[:8] + " 000000000004 DestinationIP=198.51.100.1",
+		// higan.org matches; www.michigan.org and cdn.higan.org do not
+		// (the shipped rules match domains exactly).
+		rR01[:8] + " 000000000005 PA_Url=higan.org",
+		rR07[:8] + " 000000000005 PA_Url=higan.org",
+		rR13[:8] + " 000000000008 DestinationUserID=phish@evil.example",
+		// valid_until 10:00:00: the row stamped 09:59:59 matches although
+		// processed at 10:10; the row stamped 10:00:01 does not.
+		rR27[:8] + " 000000000006 DestinationIP=192.0.2.77",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts:\n got %q\nwant %q", got, want)
+	}
+	for _, a := range alerts {
+		if a.MatchedValue == "203.0.113.9" && (a.EventCount != 2 || a.Origin != "testdata/events.cef:1") {
+			t.Errorf("203.0.113.9 alert: EventCount %d Origin %q, want 2 and events.cef:1", a.EventCount, a.Origin)
+		}
+		if a.RuleId == rR17 {
+			if a.ExtendedProperties["FileHashType"] != "MD5" || !slices.ContainsFunc(a.Entities, func(e map[string]string) bool {
+				return e["Type"] == "FileHash" && e["Algorithm"] == "MD5" && e["Value"] == "44d88612fea8a8f36de82e1278abb02f"
+			}) {
+				t.Errorf("R17 alert details: %+v", a)
+			}
+		}
+	}
+	for _, want := range []string{
+		"non-routable", "indicator--a0000000-0000-4000-8000-000000000002", // 10.1.2.3 refused, named
+		"testdata/events.cef:8:",      // the bad line, by file and line
+		"1 bad lines", "11 rows read", // counted, not dropped silently
+		"alerts: 10",
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+}
+
+func TestMatchIdsAreDeterministic(t *testing.T) {
+	args := []string{"--indicators", "testdata/indicators.json", "--events", "testdata/events.cef", "--now", "2026-11-30T10:10:00Z"}
+	a1, _ := runMatchCLI(t, args...)
+	a2, _ := runMatchCLI(t, args...)
+	if len(a1) == 0 || len(a1) != len(a2) {
+		t.Fatalf("%d vs %d alerts", len(a1), len(a2))
+	}
+	for i := range a1 {
+		if a1[i].SystemAlertId != a2[i].SystemAlertId {
+			t.Errorf("alert %d: ids differ between runs", i)
+		}
+	}
+}
+
+func TestMatchRevocationAcrossFiles(t *testing.T) {
+	count := func(files ...string) int {
+		alerts, _ := runMatchCLI(t, "--indicators", strings.Join(files, ","), "--events", "testdata/events.cef", "--now", "2026-11-30T10:10:00Z")
+		n := 0
+		for _, a := range alerts {
+			if a.MatchedValue == "203.0.113.9" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("testdata/indicators.json", "testdata/revoked.json"); n != 0 {
+		t.Errorf("revoked newest version: %d alerts, want 0", n)
+	}
+	// Order of files does not matter: the newest modified wins.
+	if n := count("testdata/revoked.json", "testdata/indicators.json"); n != 0 {
+		t.Errorf("revoked newest version loaded first: %d alerts, want 0", n)
+	}
+	if n := count("testdata/indicators.json", "testdata/revoked.json", "testdata/reactivated.json"); n != 1 {
+		t.Errorf("re-activated: %d alerts, want 1", n)
+	}
+}
+
+func TestMatchExpiryGrace(t *testing.T) {
+	alerts, _ := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", "testdata/events.cef",
+		"--now", "2026-11-30T10:10:00Z", "--expiry-grace", "0s")
+	for _, a := range alerts {
+		if a.MatchedValue == "192.0.2.77" {
+			t.Errorf("expired indicator matched with --expiry-grace 0: %+v", a)
+		}
+	}
+}
+
+func TestMatchUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"match"},
+		{"match", "--events", "testdata/events.cef"},
+		{"match", "--indicators", "testdata/indicators.json", "--events", "testdata/events.cef", "--now", "yesterday"},
+		{"nosuchcommand"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"match", "--indicators", "testdata/nope.json", "--events", "testdata/events.cef"}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "nope.json") {
+		t.Errorf("missing file: exit %d, %s", code, errb.String())
+	}
+}
+
+func TestExpandLists(t *testing.T) {
+	got := expandLists([]string{"--indicators", "a", "b", "--table", "T", "--events=x", "y", "-"}, map[string]bool{"indicators": true, "events": true})
+	want := []string{"--indicators", "a", "--indicators", "b", "--table", "T", "--events=x", "--events", "y", "--events", "-"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,262 @@
+package cef
+
+// columnOf maps a CEF extension key to its CommonSecurityLog column.
+//
+// Source: Microsoft Learn, "CEF and CommonSecurityLog field mapping"
+// (https://learn.microsoft.com/azure/sentinel/cef-name-mapping, repository
+// MicrosoftDocs/azure-docs, articles/sentinel/cef-name-mapping.md, version
+// after the February 2023 CommonSecurityLog schema change, which added
+// cat → DeviceEventCategory, outcome → EventOutcome and reason → Reason).
+// Column spellings follow the table schema (CommonSecurityLog_Schema.csv),
+// where the page differs only in case: dmac → DestinationMACAddress,
+// smac → SourceMACAddress, oldFileId → OldFileID, duid →
+// DestinationUserID, dvcpid → ProcessID ("Process ID" on the page).
+//
+// The header fields (Device Vendor → DeviceVendor, …, Name → Activity,
+// Severity → LogSeverity) and the syslog Host (→ Computer) are set by
+// Decode directly. Each short key's full name from the ArcSight CEF
+// standard ("src" = "sourceAddress") maps to the same column, because
+// senders use either. Keys are case-sensitive, as in CEF; the page itself
+// spells deviceExternalId both ways, so both are listed.
+//
+// Keys not listed here (start, end, slat, vendor keys such as
+// FTNTFGTlogid, …) go to AdditionalExtensions, which is what Sentinel
+// does: the real CommonSecurityLog row in the Azure-Sentinel training lab
+// (solarigate_CEFevent.csv) has "start=…;end=…" there and an empty
+// StartTime.
+var columnOf = map[string]string{
+	// A - C
+	"act":                 "DeviceAction",
+	"deviceAction":        "DeviceAction",
+	"app":                 "ApplicationProtocol",
+	"applicationProtocol": "ApplicationProtocol",
+	"cat":                 "DeviceEventCategory",
+	"deviceEventCategory": "DeviceEventCategory",
+	"cnt":                 "EventCount",
+	"baseEventCount":      "EventCount",
+
+	// D
+	"destinationDnsDomain":         "DestinationDnsDomain",
+	"destinationServiceName":       "DestinationServiceName",
+	"destinationTranslatedAddress": "DestinationTranslatedAddress",
+	"destinationTranslatedPort":    "DestinationTranslatedPort",
+	"deviceDirection":              "CommunicationDirection",
+	"deviceDnsDomain":              "DeviceDnsDomain",
+	"deviceExternalId":             "DeviceExternalID",
+	"deviceExternalID":             "DeviceExternalID",
+	"deviceFacility":               "DeviceFacility",
+	"deviceInboundInterface":       "DeviceInboundInterface",
+	"deviceNtDomain":               "DeviceNtDomain",
+	"deviceOutboundInterface":      "DeviceOutboundInterface",
+	"devicePayloadId":              "DevicePayloadId",
+	"deviceProcessName":            "ProcessName",
+	"deviceTranslatedAddress":      "DeviceTranslatedAddress",
+	"dhost":                        "DestinationHostName",
+	"destinationHostName":          "DestinationHostName",
+	"dmac":                         "DestinationMACAddress",
+	"destinationMacAddress":        "DestinationMACAddress",
+	"dntdom":                       "DestinationNTDomain",
+	"destinationNtDomain":          "DestinationNTDomain",
+	"dpid":                         "DestinationProcessId",
+	"destinationProcessId":         "DestinationProcessId",
+	"dpriv":                        "DestinationUserPrivileges",
+	"destinationUserPrivileges":    "DestinationUserPrivileges",
+	"dproc":                        "DestinationProcessName",
+	"destinationProcessName":       "DestinationProcessName",
+	"dpt":                          "DestinationPort",
+	"destinationPort":              "DestinationPort",
+	"dst":                          "DestinationIP",
+	"destinationAddress":           "DestinationIP",
+	"dtz":                          "DeviceTimeZone",
+	"deviceTimeZone":               "DeviceTimeZone",
+	"duid":                         "DestinationUserID",
+	"destinationUserId":            "DestinationUserID",
+	"duser":                        "DestinationUserName",
+	"destinationUserName":          "DestinationUserName",
+	"dvc":                          "DeviceAddress",
+	"deviceAddress":                "DeviceAddress",
+	"dvchost":                      "DeviceName",
+	"deviceHostName":               "DeviceName",
+	"dvcmac":                       "DeviceMacAddress",
+	"deviceMacAddress":             "DeviceMacAddress",
+	"dvcpid":                       "ProcessID",
+	"deviceProcessId":              "ProcessID",
+
+	// E - I. externalId went from the Int32 ExternalID column to the
+	// string ExtID in 2023; Decode also fills ExternalID (see int32Column).
+	"externalId":           "ExtID",
+	"fileCreateTime":       "FileCreateTime",
+	"fileHash":             "FileHash",
+	"fileId":               "FileID",
+	"fileModificationTime": "FileModificationTime",
+	"filePath":             "FilePath",
+	"filePermission":       "FilePermission",
+	"fileType":             "FileType",
+	"fname":                "FileName",
+	"fileName":             "FileName",
+	"fsize":                "FileSize",
+	"fileSize":             "FileSize",
+	"in":                   "ReceivedBytes",
+	"bytesIn":              "ReceivedBytes",
+
+	// M - P
+	"msg":                     "Message",
+	"message":                 "Message",
+	"oldFileCreateTime":       "OldFileCreateTime",
+	"oldFileHash":             "OldFileHash",
+	"oldFileId":               "OldFileID",
+	"oldFileModificationTime": "OldFileModificationTime",
+	"oldFileName":             "OldFileName",
+	"oldFilePath":             "OldFilePath",
+	"oldFilePermission":       "OldFilePermission",
+	"oldFileSize":             "OldFileSize",
+	"oldFileType":             "OldFileType",
+	"out":                     "SentBytes",
+	"bytesOut":                "SentBytes",
+	"outcome":                 "EventOutcome",
+	"eventOutcome":            "EventOutcome",
+	"proto":                   "Protocol",
+	"transportProtocol":       "Protocol",
+
+	// R - T
+	"reason":                   "Reason",
+	"request":                  "RequestURL",
+	"requestUrl":               "RequestURL",
+	"requestClientApplication": "RequestClientApplication",
+	"requestContext":           "RequestContext",
+	"requestCookies":           "RequestCookies",
+	"requestMethod":            "RequestMethod",
+	"rt":                       "ReceiptTime",
+	"receiptTime":              "ReceiptTime",
+	"shost":                    "SourceHostName",
+	"sourceHostName":           "SourceHostName",
+	"smac":                     "SourceMACAddress",
+	"sourceMacAddress":         "SourceMACAddress",
+	"sntdom":                   "SourceNTDomain",
+	"sourceNtDomain":           "SourceNTDomain",
+	"sourceDnsDomain":          "SourceDnsDomain",
+	"sourceServiceName":        "SourceServiceName",
+	"sourceTranslatedAddress":  "SourceTranslatedAddress",
+	"sourceTranslatedPort":     "SourceTranslatedPort",
+	"spid":                     "SourceProcessId",
+	"sourceProcessId":          "SourceProcessId",
+	"spriv":                    "SourceUserPrivileges",
+	"sourceUserPrivileges":     "SourceUserPrivileges",
+	"sproc":                    "SourceProcessName",
+	"sourceProcessName":        "SourceProcessName",
+	"spt":                      "SourcePort",
+	"sourcePort":               "SourcePort",
+	"src":                      "SourceIP",
+	"sourceAddress":            "SourceIP",
+	"suid":                     "SourceUserID",
+	"sourceUserId":             "SourceUserID",
+	"suser":                    "SourceUserName",
+	"sourceUserName":           "SourceUserName",
+	"type":                     "EventType",
+
+	// Custom IPv6 address and floating-point fields.
+	"c6a1":                            "DeviceCustomIPv6Address1",
+	"deviceCustomIPv6Address1":        "DeviceCustomIPv6Address1",
+	"c6a1Label":                       "DeviceCustomIPv6Address1Label",
+	"deviceCustomIPv6Address1Label":   "DeviceCustomIPv6Address1Label",
+	"c6a2":                            "DeviceCustomIPv6Address2",
+	"deviceCustomIPv6Address2":        "DeviceCustomIPv6Address2",
+	"c6a2Label":                       "DeviceCustomIPv6Address2Label",
+	"deviceCustomIPv6Address2Label":   "DeviceCustomIPv6Address2Label",
+	"c6a3":                            "DeviceCustomIPv6Address3",
+	"deviceCustomIPv6Address3":        "DeviceCustomIPv6Address3",
+	"c6a3Label":                       "DeviceCustomIPv6Address3Label",
+	"deviceCustomIPv6Address3Label":   "DeviceCustomIPv6Address3Label",
+	"c6a4":                            "DeviceCustomIPv6Address4",
+	"deviceCustomIPv6Address4":        "DeviceCustomIPv6Address4",
+	"c6a4Label":                       "DeviceCustomIPv6Address4Label",
+	"deviceCustomIPv6Address4Label":   "DeviceCustomIPv6Address4Label",
+	"cfp1":                            "DeviceCustomFloatingPoint1",
+	"deviceCustomFloatingPoint1":      "DeviceCustomFloatingPoint1",
+	"cfp1Label":                       "DeviceCustomFloatingPoint1Label",
+	"deviceCustomFloatingPoint1Label": "DeviceCustomFloatingPoint1Label",
+	"cfp2":                            "DeviceCustomFloatingPoint2",
+	"deviceCustomFloatingPoint2":      "DeviceCustomFloatingPoint2",
+	"cfp2Label":                       "DeviceCustomFloatingPoint2Label",
+	"deviceCustomFloatingPoint2Label": "DeviceCustomFloatingPoint2Label",
+	"cfp3":                            "DeviceCustomFloatingPoint3",
+	"deviceCustomFloatingPoint3":      "DeviceCustomFloatingPoint3",
+	"cfp3Label":                       "DeviceCustomFloatingPoint3Label",
+	"deviceCustomFloatingPoint3Label": "DeviceCustomFloatingPoint3Label",
+	"cfp4":                            "DeviceCustomFloatingPoint4",
+	"deviceCustomFloatingPoint4":      "DeviceCustomFloatingPoint4",
+	"cfp4Label":                       "DeviceCustomFloatingPoint4Label",
+	"deviceCustomFloatingPoint4Label": "DeviceCustomFloatingPoint4Label",
+
+	// Custom number fields: since 2023 cnN lands in the Int64
+	// FieldDeviceCustomNumberN; Decode also fills the older Int32
+	// DeviceCustomNumberN (see int32Column).
+	"cn1":                      "FieldDeviceCustomNumber1",
+	"deviceCustomNumber1":      "FieldDeviceCustomNumber1",
+	"cn1Label":                 "DeviceCustomNumber1Label",
+	"deviceCustomNumber1Label": "DeviceCustomNumber1Label",
+	"cn2":                      "FieldDeviceCustomNumber2",
+	"deviceCustomNumber2":      "FieldDeviceCustomNumber2",
+	"cn2Label":                 "DeviceCustomNumber2Label",
+	"deviceCustomNumber2Label": "DeviceCustomNumber2Label",
+	"cn3":                      "FieldDeviceCustomNumber3",
+	"deviceCustomNumber3":      "FieldDeviceCustomNumber3",
+	"cn3Label":                 "DeviceCustomNumber3Label",
+	"deviceCustomNumber3Label": "DeviceCustomNumber3Label",
+
+	// Custom string fields.
+	"cs1":                      "DeviceCustomString1",
+	"deviceCustomString1":      "DeviceCustomString1",
+	"cs1Label":                 "DeviceCustomString1Label",
+	"deviceCustomString1Label": "DeviceCustomString1Label",
+	"cs2":                      "DeviceCustomString2",
+	"deviceCustomString2":      "DeviceCustomString2",
+	"cs2Label":                 "DeviceCustomString2Label",
+	"deviceCustomString2Label": "DeviceCustomString2Label",
+	"cs3":                      "DeviceCustomString3",
+	"deviceCustomString3":      "DeviceCustomString3",
+	"cs3Label":                 "DeviceCustomString3Label",
+	"deviceCustomString3Label": "DeviceCustomString3Label",
+	"cs4":                      "DeviceCustomString4",
+	"deviceCustomString4":      "DeviceCustomString4",
+	"cs4Label":                 "DeviceCustomString4Label",
+	"deviceCustomString4Label": "DeviceCustomString4Label",
+	"cs5":                      "DeviceCustomString5",
+	"deviceCustomString5":      "DeviceCustomString5",
+	"cs5Label":                 "DeviceCustomString5Label",
+	"deviceCustomString5Label": "DeviceCustomString5Label",
+	"cs6":                      "DeviceCustomString6",
+	"deviceCustomString6":      "DeviceCustomString6",
+	"cs6Label":                 "DeviceCustomString6Label",
+	"deviceCustomString6Label": "DeviceCustomString6Label",
+	"flexString1":              "FlexString1",
+	"flexString1Label":         "FlexString1Label",
+	"flexString2":              "FlexString2",
+	"flexString2Label":         "FlexString2Label",
+
+	// Custom timestamp and integer fields.
+	"deviceCustomDate1":      "DeviceCustomDate1",
+	"deviceCustomDate1Label": "DeviceCustomDate1Label",
+	"deviceCustomDate2":      "DeviceCustomDate2",
+	"deviceCustomDate2Label": "DeviceCustomDate2Label",
+	"flexDate1":              "FlexDate1",
+	"flexDate1Label":         "FlexDate1Label",
+	"flexNumber1":            "FlexNumber1",
+	"flexNumber1Label":       "FlexNumber1Label",
+	"flexNumber2":            "FlexNumber2",
+	"flexNumber2Label":       "FlexNumber2Label",
+}
+
+// int32Column names, for keys whose current column is a 2023 replacement,
+// the pre-2023 Int32 column that queries written before the change still
+// read. Decode fills it too when the value fits an Int32 (Log Analytics
+// left it empty otherwise).
+var int32Column = map[string]string{
+	"externalId":          "ExternalID",
+	"cn1":                 "DeviceCustomNumber1",
+	"deviceCustomNumber1": "DeviceCustomNumber1",
+	"cn2":                 "DeviceCustomNumber2",
+	"deviceCustomNumber2": "DeviceCustomNumber2",
+	"cn3":                 "DeviceCustomNumber3",
+	"deviceCustomNumber3": "DeviceCustomNumber3",
+}

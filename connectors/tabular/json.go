@@ -1,0 +1,310 @@
+package tabular
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"timap/engine"
+)
+
+// DecodeJSON decodes one NDJSON line — a JSON object whose keys are column
+// names (RFC 8259) — into ev, setting the columns need asks for (all when
+// need is nil). The caller resets ev first (ev.Reset with the default
+// table); a "Type" key overrides ev.Table.
+//
+// Values become text as Log Analytics shows them: strings unescaped,
+// numbers as written, true/false, null as "" (not set), nested objects and
+// arrays (dynamic columns) as their compact JSON text. TimeGenerated is
+// parsed as RFC 3339 with any fraction length (see package doc).
+//
+// It returns an *Error with the byte offset for malformed JSON, a line
+// that is not an object, or an unparsable TimeGenerated. Values are
+// copies: ev stays valid after line is reused. A repeated key keeps the
+// last value.
+func DecodeJSON(line []byte, ev *engine.Event, need engine.ColumnSet) error {
+	d := jsonDecoder{s: string(line)}
+	d.space()
+	if !d.eat('{') {
+		return d.fail("want a JSON object")
+	}
+	d.space()
+	if d.eat('}') {
+		return d.end()
+	}
+	for {
+		d.space()
+		keyAt := d.i
+		key, ok := d.str()
+		if !ok {
+			return d.fail("want a string key")
+		}
+		d.space()
+		if !d.eat(':') {
+			return d.fail("want ':'")
+		}
+		d.space()
+		valAt := d.i
+		v, isNull, err := d.value()
+		if err != nil {
+			return err
+		}
+		switch col := columnName(key); col {
+		case "Type":
+			if v != "" {
+				ev.Table = v
+			}
+		case "TimeGenerated":
+			if v != "" {
+				t, err := parseTimeGenerated(v)
+				if err != nil {
+					return &Error{Offset: valAt, Msg: "bad TimeGenerated", Err: err}
+				}
+				ev.TimeGenerated = t
+			}
+		case "":
+			return &Error{Offset: keyAt, Msg: "empty column name"}
+		default:
+			if !isNull && v != "" && need.Has(col) {
+				ev.Set(col, v)
+			}
+		}
+		d.space()
+		if d.eat(',') {
+			continue
+		}
+		if d.eat('}') {
+			return d.end()
+		}
+		return d.fail("want ',' or '}'")
+	}
+}
+
+// jsonDecoder scans one JSON text held in s. Strings without escapes are
+// returned as substrings of s, which is a copy of the caller's line.
+type jsonDecoder struct {
+	s string
+	i int
+}
+
+func (d *jsonDecoder) fail(msg string) error { return &Error{Offset: d.i, Msg: msg} }
+
+func (d *jsonDecoder) end() error {
+	d.space()
+	if d.i != len(d.s) {
+		return d.fail("text after the object")
+	}
+	return nil
+}
+
+func (d *jsonDecoder) space() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) eat(c byte) bool {
+	if d.i < len(d.s) && d.s[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// value reads any JSON value and returns its text form.
+func (d *jsonDecoder) value() (v string, isNull bool, err error) {
+	if d.i >= len(d.s) {
+		return "", false, d.fail("want a value")
+	}
+	start := d.i
+	switch c := d.s[d.i]; {
+	case c == '"':
+		v, ok := d.str()
+		if !ok {
+			return "", false, d.fail("bad string")
+		}
+		return v, false, nil
+	case c == '{' || c == '[':
+		if !d.skipNested() {
+			return "", false, d.fail("unterminated object or array")
+		}
+		raw := d.s[start:d.i]
+		var b bytes.Buffer
+		if err := json.Compact(&b, []byte(raw)); err != nil {
+			return "", false, &Error{Offset: start, Msg: "bad nested value", Err: err}
+		}
+		return b.String(), false, nil
+	case c == '-' || ('0' <= c && c <= '9'):
+		if !d.number() {
+			return "", false, d.fail("bad number")
+		}
+		return d.s[start:d.i], false, nil
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if len(d.s)-d.i >= len(lit) && d.s[d.i:d.i+len(lit)] == lit {
+			d.i += len(lit)
+			if lit == "null" {
+				return "", true, nil
+			}
+			return lit, false, nil
+		}
+	}
+	return "", false, d.fail("want a value")
+}
+
+// number reads a JSON number (RFC 8259 §6).
+func (d *jsonDecoder) number() bool {
+	d.eat('-')
+	digits := func() int {
+		n := 0
+		for d.i < len(d.s) && '0' <= d.s[d.i] && d.s[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	if d.eat('0') {
+		// no leading zeros
+	} else if digits() == 0 {
+		return false
+	}
+	if d.eat('.') && digits() == 0 {
+		return false
+	}
+	if d.i < len(d.s) && (d.s[d.i] == 'e' || d.s[d.i] == 'E') {
+		d.i++
+		if !d.eat('+') {
+			d.eat('-')
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// skipNested moves past a balanced object or array, honouring strings;
+// json.Compact validates it afterwards.
+func (d *jsonDecoder) skipNested() bool {
+	depth := 0
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case '"':
+			if _, ok := d.str(); !ok {
+				return false
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				d.i++
+				return true
+			}
+		}
+		d.i++
+	}
+	return false
+}
+
+// str reads a JSON string at d.i and returns it unescaped.
+func (d *jsonDecoder) str() (string, bool) {
+	if !d.eat('"') {
+		return "", false
+	}
+	start := d.i
+	for d.i < len(d.s) {
+		switch c := d.s[d.i]; {
+		case c == '"':
+			d.i++
+			return d.s[start : d.i-1], true
+		case c == '\\':
+			return d.strEscaped(start)
+		case c < 0x20:
+			return "", false
+		}
+		d.i++
+	}
+	return "", false
+}
+
+// strEscaped finishes a string that holds escapes, building a copy.
+func (d *jsonDecoder) strEscaped(start int) (string, bool) {
+	b := []byte(d.s[start:d.i])
+	for d.i < len(d.s) {
+		c := d.s[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return string(b), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			b = append(b, c)
+			d.i++
+			continue
+		}
+		if d.i+1 >= len(d.s) {
+			return "", false
+		}
+		e := d.s[d.i+1]
+		d.i += 2
+		switch e {
+		case '"', '\\', '/':
+			b = append(b, e)
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", false
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(utf8.RuneError)
+				if d.i+1 < len(d.s) && d.s[d.i] == '\\' && d.s[d.i+1] == 'u' {
+					save := d.i
+					d.i += 2
+					if lo, ok := d.hex4(); ok {
+						r2 = utf16.DecodeRune(r, lo)
+					}
+					if r2 == utf8.RuneError {
+						d.i = save // lone surrogate: keep the next escape
+					}
+				}
+				r = r2
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func (d *jsonDecoder) hex4() (rune, bool) {
+	if len(d.s)-d.i < 4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(d.s[d.i:d.i+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.i += 4
+	return rune(n), true
+}

@@ -49,10 +49,10 @@ type file struct {
 }
 
 type filter struct {
-	Column string    `yaml:"column"`
-	Op     string    `yaml:"op"`
-	Value  *string   `yaml:"value"`
-	Values []string  `yaml:"values"`
+	Column string   `yaml:"column"`
+	Op     string   `yaml:"op"`
+	Value  *string  `yaml:"value"`
+	Values []string `yaml:"values"`
 }
 
 type derive struct {

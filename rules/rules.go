@@ -180,7 +180,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	dec.KnownFields(true)
 	var f file
 	if err := dec.Decode(&f); err != nil {
-		return nil, &Error{File: name, Line: yamlLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
 	}
 	lines := fieldLines(&root)
 	at := func(field string) int {
@@ -282,6 +282,23 @@ func fieldLines(root *yaml.Node) map[string]int {
 		}
 	}
 	return lines
+}
+
+// yamlMessage is a yaml.v3 error without its "yaml: line N:" prefix (the
+// line is reported separately).
+func yamlMessage(err error) string {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if strings.HasPrefix(msg, "line ") {
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			msg = rest
+		}
+	}
+	return msg
 }
 
 // yamlLine digs the line number out of a yaml.v3 error ("yaml: line 7: …").

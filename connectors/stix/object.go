@@ -3,6 +3,8 @@ package stix
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -282,6 +284,14 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 			continue
 		}
 		mapped = true
+		if a.Partial {
+			ind.PartiallyEnforced = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(a.Context)) {
+			// Context (ports, ref types) is not checked per row.
+			ind.PartiallyEnforced = true
+			ind.Unenforced = append(ind.Unenforced, k+" = "+a.Context[k])
+		}
 		for _, v := range a.Values {
 			obs, err := engine.NewObservable(t, column, v, hashType)
 			if err != nil && t == engine.TypeIP && strings.HasPrefix(a.Path, "network-traffic:") {

@@ -1,0 +1,121 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"timap/engine"
+)
+
+func TestBuiltin(t *testing.T) {
+	rs, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, r := range rs {
+		ids[r.ID] = r.Name
+	}
+	for id, name := range map[string]string{
+		"66c81ae2-1f89-4433-be00-2fbbd9ba5ebe": "TI Map IP Entity to CommonSecurityLog",
+		"dd0a6029-ecef-4507-89c4-fc355ac52111": "TI map Domain entity to PaloAlto CommonSecurityLog",
+		"ec21493c-2684-4acd-9bc2-696dbad72426": "TI map Domain entity to PaloAlto",
+		"106813db-679e-4382-a51b-1bfc463befc3": "TI Map URL Entity to PaloAlto Data",
+		"5d33fc63-b83b-4913-b95e-94d13f0d379f": "TI map File Hash to CommonSecurityLog Event",
+		"ffcd575b-3d54-482a-a6d8-d0de13b6ac63": "TI map Email entity to PaloAlto CommonSecurityLog",
+	} {
+		if ids[id] != name {
+			t.Errorf("rule %s: name %q, want %q", id, ids[id], name)
+		}
+	}
+	if len(rs) != 6 {
+		t.Errorf("%d built-in rules, want 6", len(rs))
+	}
+	// They compile together into one executor.
+	if _, err := engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), rs, engine.ExecutorOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// R27 keeps the issue's shape: both address columns, Message last as a
+	// fallback.
+	for _, r := range rs {
+		if r.ID != "66c81ae2-1f89-4433-be00-2fbbd9ba5ebe" {
+			continue
+		}
+		c := r.Candidates
+		if len(c) != 3 || c[0].Column != "SourceIP" || c[1].Column != "DestinationIP" || !c[2].Fallback || c[2].Extract != "first_ipv4" {
+			t.Errorf("R27 candidates = %+v", c)
+		}
+	}
+}
+
+const valid = `id: 11111111-2222-3333-4444-555555555555
+name: Test rule
+severity: Low
+table: DnsEvents
+filters:
+  - {column: SubType, op: "=~", value: LookupQuery}
+candidates:
+  - {column: Name, type: domain, subdomains: true}
+project:
+  ti: [IndicatorId, ThreatType]
+  log: [Name, ClientIP]
+entities:
+  - type: DNS
+    identifiers: {DomainName: Name}
+`
+
+func TestParseValid(t *testing.T) {
+	r, err := Parse("t.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Table != "DnsEvents" || !r.Candidates[0].Subdomains || r.Candidates[0].Type != engine.TypeDomain ||
+		r.Filters[0].Values[0] != "LookupQuery" || r.Entities[0].Identifiers[0] != (engine.Identifier{Name: "DomainName", Column: "Name"}) {
+		t.Errorf("parsed %+v", r)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, edit, want string
+	}{
+		{"unknown key", "severity: Low\nseverty: High", "t.yaml:4: field severty not found"},
+		{"bad severity", "severity: Low|severity: Urgent", `t.yaml:3: severity: "Urgent" is not`},
+		{"missing table", "table: DnsEvents|", "t.yaml:0: table: required"},
+		{"bad type", "type: domain, subdomains|type: hostname, subdomains", `t.yaml:8: candidates[0]: unknown observable type "hostname"`},
+		{"bad op", `op: "=~"|op: "~~"`, `unknown filter operator "~~"`},
+		{"bad extract", "type: domain, subdomains: true|type: domain, extract: rot13", `unknown extract "rot13"`},
+		{"bad TI column", "ti: [IndicatorId, ThreatType]|ti: [IndicatorId, Threat]", `t.yaml:9: project: "Threat" is not a ThreatIntelligenceIndicator column`},
+		{"bad yaml", "table: DnsEvents|table: [DnsEvents", "t.yaml:"},
+	}
+	for _, tt := range tests {
+		src := valid
+		if old, new, ok := strings.Cut(tt.edit, "|"); ok {
+			src = strings.Replace(src, old, new, 1)
+		} else {
+			src = strings.Replace(src, "severity: Low", tt.edit, 1)
+		}
+		_, err := Parse("t.yaml", []byte(src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to contain %q", tt.name, err, tt.want)
+		}
+		var re *Error
+		if err != nil && !errors.As(err, &re) {
+			t.Errorf("%s: %T is not *rules.Error", tt.name, err)
+		}
+	}
+}
+
+func TestLoadDirectoryCollectsErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte(valid), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(strings.Replace(valid, "severity: Low", "severity: Nope", 1)), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a rule"), 0o644)
+	rs, err := Load(dir)
+	if len(rs) != 1 || err == nil || !strings.Contains(err.Error(), "bad.yaml:3") {
+		t.Errorf("Load: %d rules, err %v", len(rs), err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Executor runs compiled rules against log rows. It is immutable and safe
@@ -147,6 +148,7 @@ type Matcher struct {
 	done     []bool
 	nonEmpty []bool
 	emitted  []emitKey
+	derived  []byte // derived column values of the current row
 	m        Match
 }
 
@@ -166,7 +168,8 @@ func (x *Executor) NewMatcher() *Matcher { return &Matcher{x: x} }
 
 // Match runs every rule of ev.Table on ev and calls emit for each match of a
 // live indicator (Indicator.Live at ev.TimeGenerated and now). A rule emits
-// one match per (indicator, value) per row. Derived columns are added to ev.
+// one match per (indicator, value) per row. Derived columns are added to ev;
+// their values live in the Matcher and stay valid until its next Match.
 // It returns the number of matches.
 func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	tp := m.x.plans[ev.Table]
@@ -178,6 +181,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	m.hits = m.hits[:0]
 	m.done = resetBools(m.done, n)
 	m.nonEmpty = resetBools(m.nonEmpty, n)
+	m.derived = m.derived[:0]
 	count := 0
 	for _, rp := range tp.rules {
 		if !filtersHold(rp.rule.Filters, ev) {
@@ -185,7 +189,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 		}
 		for _, d := range rp.derive {
 			if _, ok := ev.Get(d.Column); !ok {
-				ev.Set(d.Column, derive(d, ev))
+				ev.Set(d.Column, m.derive(d, ev))
 			}
 		}
 		m.emitted = m.emitted[:0]
@@ -371,35 +375,45 @@ func nextIPv4(s string) (netip.Addr, string, bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
-// derive computes a derived column.
-func derive(d Derivation, ev *Event) string {
+// derive computes a derived column into the matcher's arena.
+func (m *Matcher) derive(d Derivation, ev *Event) string {
+	start := len(m.derived)
 	switch d.Func {
 	case "pa_url":
-		return paURL(ev.Value(d.Args[0]), ev.Value(d.Args[1]), ev.Value(d.Args[2]))
+		m.derived = appendPAURL(m.derived, ev.Value(d.Args[0]), ev.Value(d.Args[1]), ev.Value(d.Args[2]))
 	}
-	return ""
+	if len(m.derived) == start {
+		return ""
+	}
+	// If append moved the arena, earlier values keep the old array alive.
+	return unsafe.String(&m.derived[start], len(m.derived)-start)
 }
 
-// paURL is the URL of a Palo Alto "url" row as R01/R07/R39 build it:
+// appendPAURL appends the URL of a Palo Alto "url" row as R01/R07/R39 build it:
 // RequestURL without surrounding quotes, or — when RequestURL is empty and
 // the extensions are not PAN-OS key/values — the first quote-free run of
 // AdditionalExtensions; then a scheme, https when ApplicationProtocol is
 // "ssl", added only when the value has none (Sentinel's R01/R39 prefix
 // "http://" to "https://…" values: quirk fixed, spec T16).
-func paURL(requestURL, ext, appProto string) string {
+func appendPAURL(dst []byte, requestURL, ext, appProto string) []byte {
 	u := strings.Trim(requestURL, `"`)
+	lower := false
 	if requestURL == "" && !(len(ext) >= 5 && strings.EqualFold(ext[:5], "PanOS")) {
 		e := strings.TrimLeft(ext, `"`)
 		if i := strings.IndexByte(e, '"'); i >= 0 {
 			e = e[:i]
 		}
-		u = strings.ToLower(e)
+		u, lower = e, true
 	}
-	if u == "" || schemeEnd(u) > 0 {
-		return u
+	if u != "" && schemeEnd(u) < 0 {
+		if strings.EqualFold(appProto, "ssl") {
+			dst = append(dst, "https://"...)
+		} else {
+			dst = append(dst, "http://"...)
+		}
 	}
-	if strings.EqualFold(appProto, "ssl") {
-		return "https://" + u
+	if lower {
+		return appendLower(dst, u)
 	}
-	return "http://" + u
+	return append(dst, u...)
 }

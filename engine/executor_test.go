@@ -247,3 +247,20 @@ func TestNoAllocWithoutMatch(t *testing.T) {
 		t.Errorf("allocs per row without a match = %v, want 0", n)
 	}
 }
+
+func TestPAURL(t *testing.T) {
+	tests := []struct{ req, ext, app, want string }{
+		{"evil.example.com/p", "", "ssl", "https://evil.example.com/p"},                  // spec T14
+		{"https://evil.example.com/p", "", "web-browsing", "https://evil.example.com/p"}, // T16: no double scheme
+		{"http://evil.example.com/p", "", "SSL", "http://evil.example.com/p"},
+		{`"evil.example.com/p"`, "", "web-browsing", "http://evil.example.com/p"}, // T17: quotes trimmed
+		{"", `"Evil.COM/x" cat=1`, "web-browsing", "http://evil.com/x"},
+		{"", "PanOSThreatCategory=x", "ssl", ""},
+		{"", "", "ssl", ""},
+	}
+	for _, tt := range tests {
+		if got := string(appendPAURL(nil, tt.req, tt.ext, tt.app)); got != tt.want {
+			t.Errorf("pa_url(%q, %q, %q) = %q, want %q", tt.req, tt.ext, tt.app, got, tt.want)
+		}
+	}
+}

@@ -54,14 +54,24 @@ const bloomFalsePositive = 0.001
 
 // buildIndexes indexes the observables of the live indicators in inds.
 func buildIndexes(inds []*Indicator) *indexSet {
+	// Size the maps first: growing maps of 10^5–10^6 keys dominated the
+	// build time.
+	var n [TypeFileHash + 1]int
+	for _, ind := range inds {
+		if ind.Active {
+			for _, o := range ind.Observables {
+				n[o.Type]++
+			}
+		}
+	}
 	x := &indexSet{
 		ip:     new(bart.Table[[]Posting]),
-		domain: map[string]domainEntry{},
-		url:    map[string][]Posting{},
-		email:  map[string][]Posting{},
+		domain: make(map[string]domainEntry, n[TypeDomain]),
+		url:    make(map[string][]Posting, n[TypeURL]),
+		email:  make(map[string][]Posting, n[TypeEmail]),
 	}
-	byPrefix := map[netip.Prefix][]Posting{}
-	hashes := map[string][]Posting{}
+	byPrefix := make(map[netip.Prefix][]Posting, n[TypeIP])
+	hashes := make(map[string][]Posting, n[TypeFileHash])
 	for _, ind := range inds {
 		if !ind.Active {
 			continue

@@ -104,6 +104,10 @@ func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
 	var r UpsertResult
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.all) == 0 && len(batch) > 1024 {
+		s.all = make(map[string]*Indicator, len(batch)) // first bulk load
+	}
+	changed := make([]*Indicator, 0, min(len(batch), 4096))
 	for _, v := range batch {
 		old := s.all[v.IndicatorId]
 		switch {
@@ -118,30 +122,36 @@ func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
 			r.Updated++
 		}
 		s.all[v.IndicatorId] = v
-		s.delta[v.IndicatorId] = v
+		changed = append(changed, v)
 	}
-	if r.Added+r.Updated+r.Revoked == 0 {
+	if len(changed) == 0 {
 		return r
 	}
-	if len(s.delta) > max(s.opts.MaxDelta, len(s.all)/16) {
+	if len(s.delta)+len(changed) > max(s.opts.MaxDelta, len(s.all)/16) {
 		s.rebuildLocked()
 		return r
 	}
-	changed := make([]*Indicator, 0, len(s.delta))
+	for _, v := range changed {
+		s.delta[v.IndicatorId] = v
+	}
+	inDelta := make([]*Indicator, 0, len(s.delta))
 	dead := make(map[string]struct{}, len(s.delta))
 	for id, ind := range s.delta {
-		changed = append(changed, ind)
+		inDelta = append(inDelta, ind)
 		dead[id] = struct{}{}
 	}
-	s.publish(buildIndexes(changed), dead)
+	s.publish(buildIndexes(inDelta), dead)
 	return r
 }
 
-// Rebuild folds the delta into a new base index and publishes it.
+// Rebuild folds the delta into a new base index and publishes it; with an
+// empty delta it does nothing.
 func (s *Store) Rebuild() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rebuildLocked()
+	if len(s.delta) > 0 {
+		s.rebuildLocked()
+	}
 }
 
 func (s *Store) rebuildLocked() {

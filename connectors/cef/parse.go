@@ -29,8 +29,9 @@ type Parser struct {
 	// next line into the same buffer; set it when results are retained.
 	CopyLine bool
 
-	rec Record // Decode's scratch record
-	buf []byte // Decode's scratch for AdditionalExtensions
+	un  unescaper // unescaped values of the current line
+	rec Record    // Decode's scratch record
+	buf []byte    // Decode's scratch for AdditionalExtensions
 }
 
 // Parse parses one CEF line into rec, reusing rec's storage. The line may
@@ -48,8 +49,12 @@ func (p *Parser) Parse(line []byte, rec *Record) error {
 	var s string
 	if p.CopyLine {
 		s = string(line)
+		p.un = unescaper{}
 	} else {
 		s = unsafe.String(unsafe.SliceData(line), len(line))
+		// Unescaped values live in the parser's arena, valid as long as the
+		// line itself: no allocation per escaped value.
+		p.un = unescaper{arena: p.un.arena[:0], reuse: true}
 	}
 	return p.parse(s, rec)
 }
@@ -57,6 +62,7 @@ func (p *Parser) Parse(line []byte, rec *Record) error {
 // ParseString is Parse for a line held in a string; rec's strings then
 // point into s, which is immutable, so they stay valid.
 func (p *Parser) ParseString(s string, rec *Record) error {
+	p.un = unescaper{}
 	return p.parse(s, rec)
 }
 
@@ -90,13 +96,13 @@ func (p *Parser) parse(s string, rec *Record) error {
 			}
 			end = len(s)
 		}
-		fields[i] = unescapeHeader(trimSpace(s[pos:end]))
+		fields[i] = p.un.header(trimSpace(s[pos:end]))
 		pos = end + 1
 	}
 	rec.DeviceVendor, rec.DeviceProduct, rec.DeviceVersion = fields[0], fields[1], fields[2]
 	rec.DeviceEventClassID, rec.Name, rec.Severity = fields[3], fields[4], fields[5]
 	if pos < len(s) {
-		rec.Extensions = parseExtensions(s[pos:], rec.Extensions)
+		rec.Extensions = p.un.parseExtensions(s[pos:], rec.Extensions)
 	}
 	return nil
 }
@@ -146,7 +152,7 @@ func findMarker(s string) (start, hdr, version int, err error) {
 // "msg=... logname= uid=0" therefore yields logname="" and uid="0".
 // Values may contain spaces and raw newlines; surrounding whitespace is
 // trimmed. Text before the first key is dropped.
-func parseExtensions(ext string, kvs []KV) []KV {
+func (u *unescaper) parseExtensions(ext string, kvs []KV) []KV {
 	key := ""
 	valStart := -1
 	for pos := 0; ; {
@@ -166,12 +172,12 @@ func parseExtensions(ext string, kvs []KV) []KV {
 			if r-1 < valStart || !isSpace(ext[r-1]) {
 				continue // '=' inside a value, e.g. a URL query
 			}
-			kvs = append(kvs, KV{key, unescapeValue(trimSpace(ext[valStart : r-1]))})
+			kvs = append(kvs, KV{key, u.value(trimSpace(ext[valStart : r-1]))})
 		}
 		key, valStart = ext[r:q], q+1
 	}
 	if valStart >= 0 {
-		kvs = append(kvs, KV{key, unescapeValue(trimSpace(ext[valStart:]))})
+		kvs = append(kvs, KV{key, u.value(trimSpace(ext[valStart:]))})
 	}
 	return kvs
 }
@@ -197,10 +203,17 @@ func indexUnescaped(s string, from int, c byte) int {
 	return -1
 }
 
-// unescapeHeader resolves `\|` and `\\`, the only header escapes. Any other
+// unescaper resolves escapes into fresh strings, or, with reuse, into an
+// arena that the next line overwrites.
+type unescaper struct {
+	arena []byte
+	reuse bool
+}
+
+// header resolves `\|` and `\\`, the only header escapes. Any other
 // backslash is kept, since it cannot have been produced by escaping.
-func unescapeHeader(v string) string {
-	return unescape(v, false)
+func (u *unescaper) header(v string) string {
+	return u.unescape(v, false)
 }
 
 // unescapeValue resolves the extension escapes `\\`, `\=`, `\n` and `\r`,
@@ -208,17 +221,18 @@ func unescapeHeader(v string) string {
 // but encoders that escape uniformly send `\|`, and a conforming sender
 // never produces it for anything else. Other backslashes are kept as they
 // are, so unescaped Windows paths (C:\Users\x) survive intact.
-func unescapeValue(v string) string {
-	return unescape(v, true)
+func (u *unescaper) value(v string) string {
+	return u.unescape(v, true)
 }
 
-func unescape(v string, ext bool) string {
+func (u *unescaper) unescape(v string, ext bool) string {
 	i := strings.IndexByte(v, '\\')
 	if i < 0 {
 		return v
 	}
 	var b []byte
-	last := 0 // v[last:i] is not yet copied to b
+	start := -1 // with reuse, the value is u.arena[start:]
+	last := 0   // v[last:i] is not yet copied out
 	for ; i < len(v)-1; i++ {
 		if v[i] != '\\' {
 			continue
@@ -239,19 +253,33 @@ func unescape(v string, ext bool) string {
 		if c == 0 || (!ext && c != '\\' && c != '|') {
 			continue // not an escape here: keep the backslash
 		}
-		if b == nil {
-			b = make([]byte, 0, len(v))
+		if start < 0 {
+			if u.reuse {
+				start = len(u.arena)
+				b = u.arena
+			} else {
+				start = 0
+				b = make([]byte, 0, len(v))
+			}
 		}
 		b = append(b, v[last:i]...)
 		b = append(b, c)
 		i++
 		last = i + 1
 	}
-	if b == nil {
+	if start < 0 {
 		return v
 	}
 	b = append(b, v[last:]...)
-	return string(b)
+	if !u.reuse {
+		return string(b)
+	}
+	// If append moved the arena, earlier values keep the old array alive.
+	u.arena = b
+	if len(b) == start {
+		return ""
+	}
+	return unsafe.String(&b[start], len(b)-start)
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -155,19 +155,26 @@ func (p *parser) parseObsAnd() (ObservationExpr, error) {
 	return p.parseObsBinary(And, tAnd, p.parseObsQualified)
 }
 
-// parseObsBinary parses a left-associative chain of one operator.
+// parseObsBinary parses a left-associative chain of one observation
+// operator.
 func (p *parser) parseObsBinary(op BoolOp, k tokKind, sub func() (ObservationExpr, error)) (ObservationExpr, error) {
+	return parseChain(p, k, sub, func(l, r ObservationExpr) ObservationExpr { return &ObservationOp{Op: op, Left: l, Right: r} })
+}
+
+// parseChain parses sub (k sub)*, folding to the left with join: both
+// boolean levels of the grammar are such chains.
+func parseChain[T any](p *parser, k tokKind, sub func() (T, error), join func(l, r T) T) (T, error) {
 	left, err := sub()
 	if err != nil {
-		return nil, err
+		return left, err
 	}
 	for p.tok.kind == k {
 		p.advance()
 		right, err := sub()
 		if err != nil {
-			return nil, err
+			return right, err
 		}
-		left = &ObservationOp{Op: op, Left: left, Right: right}
+		left = join(left, right)
 	}
 	return left, nil
 }
@@ -303,19 +310,7 @@ func (p *parser) parseCmpAnd() (ComparisonExpr, error) {
 }
 
 func (p *parser) parseCmpBinary(op BoolOp, k tokKind, sub func() (ComparisonExpr, error)) (ComparisonExpr, error) {
-	left, err := sub()
-	if err != nil {
-		return nil, err
-	}
-	for p.tok.kind == k {
-		p.advance()
-		right, err := sub()
-		if err != nil {
-			return nil, err
-		}
-		left = &ComparisonOp{Op: op, Left: left, Right: right}
-	}
-	return left, nil
+	return parseChain(p, k, sub, func(l, r ComparisonExpr) ComparisonExpr { return &ComparisonOp{Op: op, Left: l, Right: r} })
 }
 
 // parsePropTest parses one comparison or a parenthesised comparison

@@ -1,11 +1,10 @@
 package engine
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"math"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +66,22 @@ func (e Entity) MarshalJSON() ([]byte, error) {
 	}
 	m["Type"] = e.Type
 	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the flat form MarshalJSON writes; identifiers come
+// back sorted by name.
+func (e *Entity) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	e.Type, e.Identifiers = m["Type"], nil
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k != "Type" {
+			e.Identifiers = append(e.Identifiers, Identifier{k, m[k]})
+		}
+	}
+	return nil
 }
 
 // tiColumns resolves ThreatIntelligenceIndicator column names (spec §3.1)
@@ -156,93 +171,6 @@ func TIColumns() []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// AggregatorOptions configure an Aggregator.
-type AggregatorOptions struct {
-	// Window is the suppression window: one alert per (rule, indicator,
-	// value) per window of event time, windows aligned to multiples of
-	// Window since the Unix epoch. Default 1 h.
-	Window time.Duration
-	// Lateness is how far behind the newest event time a row may arrive and
-	// still be counted into its window; a window is emitted once the newest
-	// event time passes its end plus Lateness. Default 0.
-	Lateness time.Duration
-}
-
-// Aggregator turns matches into alerts, suppressing repeats within a
-// window. Not safe for concurrent use.
-type Aggregator struct {
-	opts      AggregatorOptions
-	open      map[alertKey]*Alert
-	watermark time.Time
-	emit      func(*Alert) error
-}
-
-type alertKey struct {
-	rule, ind, value string
-	window           int64
-}
-
-// NewAggregator returns an Aggregator that hands finished alerts to emit.
-func NewAggregator(opts AggregatorOptions, emit func(*Alert) error) *Aggregator {
-	if opts.Window <= 0 {
-		opts.Window = time.Hour
-	}
-	return &Aggregator{opts: opts, open: map[alertKey]*Alert{}, emit: emit}
-}
-
-// Add counts m into its window's alert, creating the alert on the first
-// match, and emits the windows the event time has closed.
-func (a *Aggregator) Add(m *Match) error {
-	t := m.Event.TimeGenerated
-	start := t.Truncate(a.opts.Window)
-	k := alertKey{m.Rule.ID, m.Ind.IndicatorId, m.Value, start.UnixNano()}
-	if al := a.open[k]; al != nil {
-		al.EventCount++
-		if t.Before(al.StartTime) {
-			al.StartTime = t
-		}
-		if t.After(al.EndTime) {
-			al.EndTime = t
-		}
-	} else {
-		a.open[k] = newAlert(m, start)
-	}
-	if t.After(a.watermark) {
-		a.watermark = t
-		return a.closeBefore(a.watermark.Add(-a.opts.Lateness).Truncate(a.opts.Window).UnixNano())
-	}
-	return nil
-}
-
-// Flush emits every open alert, in a deterministic order.
-func (a *Aggregator) Flush() error { return a.closeBefore(math.MaxInt64) }
-
-// Open returns the number of alerts not emitted yet.
-func (a *Aggregator) Open() int { return len(a.open) }
-
-// closeBefore emits the alerts of windows starting before limit (Unix
-// nanoseconds).
-func (a *Aggregator) closeBefore(limit int64) error {
-	var done []alertKey
-	for k := range a.open {
-		if k.window < limit {
-			done = append(done, k)
-		}
-	}
-	slices.SortFunc(done, func(x, y alertKey) int {
-		return cmp.Or(cmp.Compare(x.window, y.window), cmp.Compare(x.rule, y.rule),
-			cmp.Compare(x.ind, y.ind), cmp.Compare(x.value, y.value))
-	})
-	for _, k := range done {
-		al := a.open[k]
-		delete(a.open, k)
-		if err := a.emit(al); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // SystemAlertID is the deterministic alert id: the first 128 bits of

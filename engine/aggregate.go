@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"time"
+)
+
+// AggregatorOptions configure an Aggregator.
+type AggregatorOptions struct {
+	// Window is the suppression window: one alert per (rule, indicator,
+	// value) per window of event time, windows aligned to multiples of
+	// Window since the Unix epoch. Default 1 h.
+	Window time.Duration
+	// Lateness is how far behind the newest event time a row may arrive and
+	// still be counted into its window; a window is closed once the newest
+	// event time passes its end plus Lateness. Default 0.
+	Lateness time.Duration
+	// EmitFirst emits each alert as soon as its first row matches
+	// (EventCount 1), so a stream alerts within milliseconds. When the
+	// window closes and later rows were counted, the alert is emitted again
+	// with the same SystemAlertId and the final EndTime and EventCount:
+	// consumers upsert by SystemAlertId. Without EmitFirst an alert is
+	// emitted once, when its window closes (batch runs).
+	EmitFirst bool
+}
+
+// Aggregator turns matches into alerts, suppressing repeats within a
+// window. Not safe for concurrent use.
+type Aggregator struct {
+	opts      AggregatorOptions
+	open      map[alertKey]*openAlert
+	watermark time.Time
+	emit      func(*Alert) error
+}
+
+// openAlert is an alert whose window has not closed, and the EventCount it
+// had when last emitted (0: never emitted).
+type openAlert struct {
+	*Alert
+	emitted int
+}
+
+type alertKey struct {
+	rule, ind, value string
+	window           int64
+}
+
+// NewAggregator returns an Aggregator that hands finished alerts to emit.
+func NewAggregator(opts AggregatorOptions, emit func(*Alert) error) *Aggregator {
+	if opts.Window <= 0 {
+		opts.Window = time.Hour
+	}
+	return &Aggregator{opts: opts, open: map[alertKey]*openAlert{}, emit: emit}
+}
+
+// Add counts m into its window's alert, creating the alert on the first
+// match, and emits the windows the event time has closed.
+func (a *Aggregator) Add(m *Match) error {
+	t := m.Event.TimeGenerated
+	start := t.Truncate(a.opts.Window)
+	k := alertKey{m.Rule.ID, m.Ind.IndicatorId, m.Value, start.UnixNano()}
+	if al := a.open[k]; al != nil {
+		al.EventCount++
+		if t.Before(al.StartTime) {
+			al.StartTime = t
+		}
+		if t.After(al.EndTime) {
+			al.EndTime = t
+		}
+	} else {
+		al := &openAlert{Alert: newAlert(m, start)}
+		a.open[k] = al
+		if a.opts.EmitFirst {
+			al.emitted = 1
+			if err := a.emit(al.Alert); err != nil {
+				return err
+			}
+		}
+	}
+	if t.After(a.watermark) {
+		a.watermark = t
+		return a.closeBefore(a.watermark.Add(-a.opts.Lateness).Truncate(a.opts.Window).UnixNano())
+	}
+	return nil
+}
+
+// Flush emits every open alert, in a deterministic order.
+func (a *Aggregator) Flush() error { return a.closeBefore(math.MaxInt64) }
+
+// Open returns the number of alerts whose window has not closed.
+func (a *Aggregator) Open() int { return len(a.open) }
+
+// closeBefore emits the alerts of windows starting before limit (Unix
+// nanoseconds).
+func (a *Aggregator) closeBefore(limit int64) error {
+	var done []alertKey
+	for k := range a.open {
+		if k.window < limit {
+			done = append(done, k)
+		}
+	}
+	slices.SortFunc(done, func(x, y alertKey) int {
+		return cmp.Or(cmp.Compare(x.window, y.window), cmp.Compare(x.rule, y.rule),
+			cmp.Compare(x.ind, y.ind), cmp.Compare(x.value, y.value))
+	})
+	for _, k := range done {
+		al := a.open[k]
+		delete(a.open, k)
+		if al.emitted == al.EventCount {
+			continue // EmitFirst, nothing counted since
+		}
+		if err := a.emit(al.Alert); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AggregatorState is what an Aggregator must remember across a restart:
+// the open alerts (with how many rows each had when last emitted) and the
+// newest event time seen. It marshals to JSON.
+type AggregatorState struct {
+	Watermark time.Time
+	Open      []OpenAlert
+}
+
+// OpenAlert is one alert of an AggregatorState.
+type OpenAlert struct {
+	Alert *Alert
+	// Emitted is the EventCount the alert had when last emitted; 0 if it
+	// was not emitted yet.
+	Emitted int
+}
+
+// State returns a copy of the aggregator's state, in a deterministic order.
+func (a *Aggregator) State() AggregatorState {
+	st := AggregatorState{Watermark: a.watermark}
+	for _, al := range a.open {
+		c := *al.Alert
+		st.Open = append(st.Open, OpenAlert{Alert: &c, Emitted: al.emitted})
+	}
+	slices.SortFunc(st.Open, func(x, y OpenAlert) int { return cmp.Compare(x.Alert.SystemAlertId, y.Alert.SystemAlertId) })
+	return st
+}
+
+// Restore replaces the aggregator's state with st (as State returned it).
+func (a *Aggregator) Restore(st AggregatorState) {
+	a.watermark = st.Watermark
+	clear(a.open)
+	for _, o := range st.Open {
+		al := *o.Alert
+		k := alertKey{al.RuleId, al.IndicatorId, al.MatchedValue, al.StartTime.Truncate(a.opts.Window).UnixNano()}
+		a.open[k] = &openAlert{Alert: &al, emitted: o.Emitted}
+	}
+}

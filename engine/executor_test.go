@@ -264,3 +264,28 @@ func TestPAURL(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreDelete(t *testing.T) {
+	s := NewStore(StoreOptions{})
+	s.Upsert(ind(t, "a", TypeIP, "NetworkIP", "203.0.113.1"), ind(t, "b", TypeIP, "NetworkIP", "203.0.113.2"))
+	x, _ := NewExecutor(s, []*Rule{ipRule()}, ExecutorOptions{})
+	if n := s.Delete("a", "nope"); n != 1 {
+		t.Fatalf("Delete removed %d, want 1", n)
+	}
+	if g := matchAll(t, x, t0, row("T", t0, "SourceIP", "203.0.113.1")); len(g) != 0 {
+		t.Errorf("deleted indicator matched: %v", g)
+	}
+	if g := matchAll(t, x, t0, row("T", t0, "SourceIP", "203.0.113.2")); len(g) != 1 {
+		t.Errorf("other indicator: %v", g)
+	}
+	// The same version again is stale; a newer one brings it back.
+	if r := s.Upsert(ind(t, "a", TypeIP, "NetworkIP", "203.0.113.1")); r.Stale != 1 {
+		t.Errorf("re-sent version after delete: %+v", r)
+	}
+	newer := ind(t, "a", TypeIP, "NetworkIP", "203.0.113.1")
+	newer.Modified = t0.Add(time.Second)
+	s.Upsert(newer)
+	if g := matchAll(t, x, t0, row("T", t0, "SourceIP", "203.0.113.1")); len(g) != 1 {
+		t.Errorf("newer version after delete: %v", g)
+	}
+}

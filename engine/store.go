@@ -128,19 +128,13 @@ func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
 		return r
 	}
 	if len(s.delta)+len(changed) > max(s.opts.MaxDelta, len(s.all)/16) {
-		s.rebuildLocked()
+		s.rebuildLocked() // a bulk load: skip filling the delta map
 		return r
 	}
 	for _, v := range changed {
 		s.delta[v.IndicatorId] = v
 	}
-	inDelta := make([]*Indicator, 0, len(s.delta))
-	dead := make(map[string]struct{}, len(s.delta))
-	for id, ind := range s.delta {
-		inDelta = append(inDelta, ind)
-		dead[id] = struct{}{}
-	}
-	s.publish(buildIndexes(inDelta), dead)
+	s.publishDeltaLocked()
 	return r
 }
 
@@ -227,4 +221,42 @@ func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
 		s.rebuildLocked()
 	}
 	return n
+}
+
+// Delete removes indicators by id, whatever their version (a tombstone on
+// an indicator topic, a feed entry withdrawn). The id stays known with its
+// last Modified, so only a strictly newer version brings it back. Unknown
+// ids are ignored. It returns how many live indicators it removed.
+func (s *Store) Delete(ids ...string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if old := s.all[id]; old != nil && old.Active {
+			t := *old
+			t.Active, t.Observables = false, nil
+			s.all[id], s.delta[id] = &t, &t
+			n++
+		}
+	}
+	if n > 0 {
+		s.publishDeltaLocked()
+	}
+	return n
+}
+
+// publishDeltaLocked publishes the changes in s.delta: a new delta index,
+// or a new base when the delta has grown past its limit.
+func (s *Store) publishDeltaLocked() {
+	if len(s.delta) > max(s.opts.MaxDelta, len(s.all)/16) {
+		s.rebuildLocked()
+		return
+	}
+	inDelta := make([]*Indicator, 0, len(s.delta))
+	dead := make(map[string]struct{}, len(s.delta))
+	for id, ind := range s.delta {
+		inDelta = append(inDelta, ind)
+		dead[id] = struct{}{}
+	}
+	s.publish(buildIndexes(inDelta), dead)
 }

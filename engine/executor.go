@@ -125,6 +125,19 @@ func (x *Executor) Needs(table string) ColumnSet {
 	return ColumnSet{}
 }
 
+// NeedsAny returns the union of the columns every table's rules read, for
+// decoders that learn a row's table only while decoding it (NDJSON rows
+// with a Type key).
+func (x *Executor) NeedsAny() ColumnSet {
+	all := ColumnSet{}
+	for _, tp := range x.plans {
+		for c := range tp.needs {
+			all[c] = struct{}{}
+		}
+	}
+	return all
+}
+
 // Match is one rule matching one indicator observable on one row.
 type Match struct {
 	Rule *Rule

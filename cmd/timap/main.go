@@ -2,6 +2,8 @@
 // with the rules of Microsoft Sentinel's "TI map" analytics.
 //
 //	timap match --indicators PATH... --events PATH [--table NAME] [--now RFC3339]
+//	timap indicators load PATH...
+//	timap indicators pull taxii --api-root URL --collection ID [--state FILE]
 //	timap rules list
 //
 // Run "timap help" for the commands and "timap COMMAND -h" for their flags.
@@ -20,6 +22,7 @@ var commands = []struct {
 	run           func(args []string, stdout, stderr io.Writer) int
 }{
 	{"match", "match events from files against indicators from files; alerts as NDJSON on stdout", runMatch},
+	{"indicators", "load files or pull a TAXII collection; ThreatIntelligenceIndicator rows as NDJSON on stdout", runIndicators},
 	{"rules", "list the built-in rules (rules list)", runRules},
 }
 
@@ -28,11 +31,16 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			// "timap help match" is "timap match -h".
+			return run([]string{args[1], "-h"}, stdout, stdout)
 		}
+		usage(stdout)
 		return 0
 	}
 	for _, c := range commands {
@@ -48,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: timap COMMAND [flags]\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintln(w, "\ntimap help COMMAND (or timap COMMAND -h) describes a command's flags.")
 }

@@ -7,9 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
+	"os"
+	"os/signal"
 	"slices"
-	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"timap/connectors/files"
@@ -17,51 +19,79 @@ import (
 	"timap/rules"
 )
 
-// maxShownProblems bounds the problems printed one per line; the rest are
-// counted by reason.
+// maxShownProblems bounds the bad event lines printed one per line; the
+// rest are counted.
 const maxShownProblems = 20
 
 // examplesPerReason is how many refused values are shown per reason.
 const examplesPerReason = 3
 
-func runMatch(args []string, stdout, stderr io.Writer) int {
+// matchFlags are the parsed flags of `timap match`.
+type matchFlags struct {
+	indicators, events, ruleFiles listFlag
+	table, format                 string
+	now                           time.Time
+	window, grace                 time.Duration
+}
+
+func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 	fs := flag.NewFlagSet("timap match", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var indicators, events, ruleFiles listFlag
-	fs.Var(&indicators, "indicators", "indicator files or directories: STIX 2.x JSON (*.json) or flat feeds; repeatable")
-	fs.Var(&events, "events", "event files (CEF lines, NDJSON rows, *.csv exports, *.gz), - for stdin; repeatable")
-	fs.Var(&ruleFiles, "rules", "extra rule files or directories (YAML) added to the built-in rules")
-	table := fs.String("table", "", "table of NDJSON rows without a Type key and of CSV files (default CommonSecurityLog)")
-	format := fs.String("format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
+	f := &matchFlags{}
+	fs.Var(&f.indicators, "indicators", "indicator files or directories: STIX 2.x JSON (*.json) or flat feeds; repeatable")
+	fs.Var(&f.events, "events", "event files (CEF lines, NDJSON rows, *.csv exports, gzip), - for stdin; repeatable")
+	fs.Var(&f.ruleFiles, "rules", "extra rule files or directories (YAML) added to the built-in rules")
+	fs.StringVar(&f.table, "table", "", "table of NDJSON rows without a Type key and of CSV files (default CommonSecurityLog)")
+	fs.StringVar(&f.format, "format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock); fixes expiry decisions so runs are reproducible")
-	window := fs.Duration("window", time.Hour, "suppression window: one alert per rule, indicator and value per window of event time")
-	grace := fs.Duration("expiry-grace", time.Hour, "how long after an indicator's expiry a late event stamped before the expiry still matches")
-	if err := fs.Parse(expandLists(args, map[string]bool{"indicators": true, "events": true, "rules": true})); err != nil {
-		return 2
+	fs.DurationVar(&f.window, "window", time.Hour, "suppression window: one alert per rule, indicator and value per window of event time")
+	fs.DurationVar(&f.grace, "expiry-grace", time.Hour, "how long after an indicator's expiry a late event stamped before the expiry still matches")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: timap match --indicators PATH... --events PATH... [flags]\n\nflags:")
+		fs.PrintDefaults()
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "timap match: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	err := fs.Parse(expandLists(args, map[string]bool{"indicators": true, "events": true, "rules": true}))
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, 0
 	}
-	if len(indicators) == 0 || len(events) == 0 {
-		fmt.Fprintln(stderr, "timap match: --indicators and --events are required")
-		fs.Usage()
-		return 2
+	usage := func(format string, a ...any) (*matchFlags, int) {
+		fmt.Fprintf(stderr, "timap match: "+format+"\n", a...)
+		return nil, 2
 	}
-	now := time.Now().UTC()
+	switch {
+	case err != nil:
+		return nil, 2
+	case fs.NArg() > 0:
+		return usage("unexpected argument %q", fs.Arg(0))
+	case len(f.indicators) == 0 || len(f.events) == 0:
+		return usage("--indicators and --events are required (timap match -h for help)")
+	case !slices.Contains(files.Formats, f.format):
+		return usage("--format %q: want auto, stix or feed", f.format)
+	case f.window <= 0:
+		return usage("--window must be positive, got %v", f.window)
+	case f.grace < 0:
+		return usage("--expiry-grace must not be negative, got %v", f.grace)
+	}
+	f.now = time.Now().UTC()
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
 		if err != nil {
-			fmt.Fprintf(stderr, "timap match: --now: %v\n", err)
-			return 2
+			return usage("--now: %v", err)
 		}
-		now = t.UTC()
+		f.now = t.UTC()
 	}
+	return f, -1
+}
 
+func runMatch(args []string, stdout, stderr io.Writer) int {
+	f, code := parseMatchFlags(args, stderr)
+	if f == nil {
+		return code
+	}
 	ruleSet, err := rules.Builtin()
-	if err == nil && len(ruleFiles) > 0 {
+	if err == nil && len(f.ruleFiles) > 0 {
 		var extra []*engine.Rule
-		extra, err = rules.Load(ruleFiles...)
+		extra, err = rules.Load(f.ruleFiles...)
 		ruleSet = append(ruleSet, extra...)
 	}
 	if err != nil {
@@ -72,151 +102,167 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	store := engine.NewStore(engine.StoreOptions{})
 	var loaded []*engine.Indicator
 	start := time.Now()
-	irep, err := files.LoadIndicators(indicators, *format, now, func(b []*engine.Indicator) { loaded = append(loaded, b...) })
+	irep, err := files.LoadIndicators(f.indicators, f.format, f.now, func(b []*engine.Indicator) { loaded = append(loaded, b...) })
 	if err != nil {
 		fmt.Fprintf(stderr, "timap match: indicators: %v\n", err)
 		return 1
 	}
 	ures := store.Upsert(loaded...)
-	store.Rebuild()
+	loaded = nil
 	loadTime := time.Since(start)
 
-	x, err := engine.NewExecutor(store, ruleSet, engine.ExecutorOptions{Grace: *grace})
+	x, err := engine.NewExecutor(store, ruleSet, engine.ExecutorOptions{Grace: f.grace})
 	if err != nil {
 		fmt.Fprintf(stderr, "timap match: %v\n", err)
 		return 1
 	}
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	enc := json.NewEncoder(out)
-	perRule := map[string]int{}
-	agg := engine.NewAggregator(engine.AggregatorOptions{Window: *window}, func(a *engine.Alert) error {
-		perRule[a.RuleId]++
-		return enc.Encode(a)
-	})
-	erep, err := matchFiles(events, *table, now, x, agg)
-	if err == nil {
-		err = agg.Flush()
-	}
-	if ferr := out.Flush(); err == nil {
-		err = ferr
-	}
-	printSummary(stderr, irep, ures, loadTime, erep, perRule, ruleSet)
-	if err != nil {
-		fmt.Fprintf(stderr, "timap match: %v\n", err)
+	r := newMatchRun(x, f, stdout)
+	summary := func() { printSummary(stderr, irep, ures, loadTime, &r.rep, r.perRule, ruleSet, x) }
+
+	// SIGINT/SIGTERM: write the alerts found so far and the summary, then
+	// exit, even while a read from stdin blocks.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		r.mu.Lock()
+		r.finish()
+		summary()
+		fmt.Fprintf(stderr, "timap match: stopped by %v\n", sig)
+		exit(1)
+	}()
+
+	r.matchAll(f.events)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finish()
+	summary()
+	switch {
+	case r.err != nil:
+		fmt.Fprintf(stderr, "timap match: %v\n", r.err)
+		return 1
+	case r.rep.fileErrors > 0 || irep.NamedUnreadable > 0:
 		return 1
 	}
 	return 0
 }
 
+// exit ends the process; a variable so that tests never reach it.
+var exit = os.Exit
+
+// matchRun is one `timap match` over event files. mu guards everything
+// below it: the reading loop holds it per row, a signal handler to finish.
+type matchRun struct {
+	x     *engine.Executor
+	flags *matchFlags
+
+	mu      sync.Mutex
+	agg     *engine.Aggregator
+	out     *bufio.Writer
+	enc     *json.Encoder
+	stream  bool // reading stdin: emit and flush alerts as they happen
+	perRule map[string]int
+	rep     eventReport
+	err     error // first output error
+}
+
+func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun {
+	r := &matchRun{x: x, flags: f, perRule: map[string]int{}, rep: eventReport{perTable: map[string]int{}}}
+	r.out = bufio.NewWriterSize(stdout, 64<<10)
+	r.enc = json.NewEncoder(r.out)
+	r.stream = slices.Contains(f.events, "-")
+	r.agg = engine.NewAggregator(engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream}, func(a *engine.Alert) error {
+		if !r.stream || a.EventCount == 1 {
+			r.perRule[a.RuleId]++ // a stream re-emits an alert with its final count
+		}
+		if err := r.enc.Encode(a); err != nil {
+			return err
+		}
+		if r.stream {
+			return r.out.Flush()
+		}
+		return nil
+	})
+	return r
+}
+
 // eventReport summarises the events side of a match run.
 type eventReport struct {
-	files, read, bad, matches int
-	perTable                  map[string]int
-	problems                  []string
-	elapsed                   time.Duration
+	files, fileErrors, read, bad, matches int
+	perTable                              map[string]int
+	problems                              []string
+	elapsed                               time.Duration
 }
 
-func matchFiles(paths []string, table string, now time.Time, x *engine.Executor, agg *engine.Aggregator) (*eventReport, error) {
-	rep := &eventReport{perTable: map[string]int{}}
+func (r *matchRun) problem(msg string) {
+	if len(r.rep.problems) < maxShownProblems {
+		r.rep.problems = append(r.rep.problems, msg)
+	}
+}
+
+// matchAll reads every events path in turn; a path that cannot be opened
+// or read is reported and the others are still processed.
+func (r *matchRun) matchAll(paths []string) {
 	start := time.Now()
-	defer func() { rep.elapsed = time.Since(start) }()
-	m := x.NewMatcher()
+	m := r.x.NewMatcher()
 	var ev engine.Event
-	var aggErr error
 	emit := func(mt *engine.Match) {
-		rep.matches++
-		if err := agg.Add(mt); err != nil && aggErr == nil {
-			aggErr = err
+		r.rep.matches++
+		if err := r.agg.Add(mt); err != nil && r.err == nil {
+			r.err = err
 		}
 	}
+	needAny := r.x.NeedsAny()
 	for _, path := range paths {
-		r, err := files.OpenEvents(path, table, now)
+		rd, err := files.OpenEvents(path, r.flags.table, r.flags.now)
+		r.mu.Lock()
+		r.rep.files++
 		if err != nil {
-			return rep, err
+			r.rep.fileErrors++
+			r.problem(err.Error())
+			r.mu.Unlock()
+			continue
 		}
-		rep.files++
+		r.mu.Unlock()
+		rd.SetNeedAny(needAny)
 		for {
-			err := r.Next(&ev, x.Needs)
-			if err == io.EOF {
+			err := rd.Next(&ev, r.x.Needs)
+			r.mu.Lock()
+			var le *files.LineError
+			switch {
+			case err == io.EOF:
+			case errors.As(err, &le):
+				r.rep.bad++
+				r.problem(le.Error())
+			case err != nil:
+				r.rep.fileErrors++
+				r.problem(err.Error())
+			default:
+				r.rep.read++
+				r.rep.perTable[ev.Table]++
+				m.Match(&ev, r.flags.now, emit)
+			}
+			stop := r.err != nil
+			r.rep.elapsed = time.Since(start)
+			r.mu.Unlock()
+			if stop || (err != nil && le == nil) {
 				break
 			}
-			var le *files.LineError
-			if errors.As(err, &le) {
-				rep.bad++
-				if len(rep.problems) < maxShownProblems {
-					rep.problems = append(rep.problems, le.Error())
-				}
-				continue
-			}
-			if err != nil {
-				r.Close()
-				return rep, err
-			}
-			rep.read++
-			rep.perTable[ev.Table]++
-			m.Match(&ev, now, emit)
-			if aggErr != nil {
-				r.Close()
-				return rep, aggErr
-			}
 		}
-		r.Close()
-	}
-	return rep, nil
-}
-
-func printSummary(w io.Writer, irep *files.IndicatorReport, ures engine.UpsertResult, loadTime time.Duration,
-	erep *eventReport, perRule map[string]int, ruleSet []*engine.Rule) {
-	fmt.Fprintf(w, "indicators: %d files (%d unreadable), %d indicators loaded in %s (%d unsupported, %d partially enforced), %d distinct after newest-version-wins, %d revoked\n",
-		irep.Files, irep.FileErrors, irep.Indicators, loadTime.Round(time.Millisecond), irep.Unsupported, irep.Partial,
-		ures.Added+ures.Updated+ures.Revoked, ures.Revoked)
-	fmt.Fprintf(w, "  observables:")
-	for t := engine.TypeIP; t <= engine.TypeFileHash; t++ {
-		fmt.Fprintf(w, " %s=%d", t, irep.Observables[t])
-	}
-	fmt.Fprintln(w)
-	if len(irep.Rejected) > 0 {
-		// One line per reason with its count and first examples: a feed
-		// with 40,000 path-only lines must not hide a single bad file.
-		fmt.Fprintln(w, "  rejected:")
-		shown := map[string]int{}
-		for _, reason := range slices.Sorted(maps.Keys(irep.Rejected)) {
-			fmt.Fprintf(w, "    %-20s %d\n", reason, irep.Rejected[reason])
-			for _, p := range irep.Problems {
-				if p.Reason == reason && shown[reason] < examplesPerReason {
-					shown[reason]++
-					fmt.Fprintf(w, "      %s\n", p.Message)
-				}
-			}
-		}
-	}
-	if erep != nil {
-		rate := float64(erep.read) / max(erep.elapsed.Seconds(), 1e-9)
-		fmt.Fprintf(w, "events: %d files, %d rows read (%s), %d bad lines, %d matches, %.0f rows/s\n",
-			erep.files, erep.read, countList(erep.perTable), erep.bad, erep.matches, rate)
-		for _, p := range erep.problems {
-			fmt.Fprintf(w, "    %s\n", p)
-		}
-		if n := erep.bad - len(erep.problems); n > 0 {
-			fmt.Fprintf(w, "    … and %d more\n", n)
-		}
-	}
-	total := 0
-	for _, n := range perRule {
-		total += n
-	}
-	fmt.Fprintf(w, "alerts: %d\n", total)
-	for _, r := range ruleSet {
-		if n := perRule[r.ID]; n > 0 {
-			fmt.Fprintf(w, "  %5d  %s  %s\n", n, r.ID, r.Name)
-		}
+		rd.Close()
 	}
 }
 
-func countList(m map[string]int) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+// finish emits the open alerts and flushes the output. Call with mu held.
+func (r *matchRun) finish() {
+	if err := r.agg.Flush(); err != nil && r.err == nil {
+		r.err = err
 	}
-	return strings.Join(parts, " ")
+	if err := r.out.Flush(); err != nil && r.err == nil {
+		r.err = err
+	}
 }

@@ -41,10 +41,12 @@ type EventReader struct {
 	path  string
 	table string
 	close func() error
-	sc    *bufio.Scanner
+	lines *lineReader
 	csv   *tabular.CSVReader
 	line  int
 	cef   cef.Parser
+
+	needAny engine.ColumnSet
 }
 
 // OpenEvents opens path ("-" for standard input). table is the table of
@@ -74,20 +76,35 @@ func OpenEvents(path, table string, now time.Time) (*EventReader, error) {
 	} else {
 		r.path = "stdin"
 	}
+	// Sniff gzip by its magic number, so compressed stdin works too.
+	br := bufio.NewReader(in)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b && !strings.EqualFold(filepath.Ext(path), ".gz") {
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			r.close()
+			return nil, fmt.Errorf("%s: %w", r.path, err)
+		}
+		in = z
+	} else {
+		in = br
+	}
 	if strings.HasSuffix(strings.ToLower(strings.TrimSuffix(path, ".gz")), ".csv") {
 		r.csv = tabular.NewCSVReader(in, table)
 		return r, nil
 	}
-	r.sc = bufio.NewScanner(in)
-	r.sc.Buffer(make([]byte, 64<<10), maxLine)
+	r.lines = newLineReader(in, maxLine)
 	return r, nil
 }
 
 // Close closes the underlying file.
 func (r *EventReader) Close() error { return r.close() }
 
+// SetNeedAny sets the columns decoded for NDJSON rows, whose table is known
+// only once decoded (nil = all columns).
+func (r *EventReader) SetNeedAny(cols engine.ColumnSet) { r.needAny = cols }
+
 // Next reads the next row into ev, filling the columns need(table) asks
-// for. It returns io.EOF at the end, a *LineError for a bad line (the caller
+// for (NDJSON rows: the SetNeedAny columns). It returns io.EOF at the end, a *LineError for a bad line (the caller
 // counts it and calls Next again), or another error when reading fails.
 // ev's values stay valid until the next call.
 func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.ColumnSet) error {
@@ -102,18 +119,35 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 				return &LineError{r.path, r.line, err}
 			}
 		}
+		if err == nil && ev.TimeGenerated.IsZero() {
+			ev.TimeGenerated = r.cef.Now
+		}
 		return err
 	}
-	for r.sc.Scan() {
+	for {
+		line, err := r.lines.next()
+		if err == io.EOF {
+			return io.EOF
+		}
 		r.line++
-		line := bytes.TrimSpace(r.sc.Bytes())
+		if errors.Is(err, errLineTooLong) {
+			return &LineError{r.path, r.line, err}
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %w", r.path, r.line, err)
+		}
+		if r.line == 1 {
+			line = bytes.TrimPrefix(line, utf8BOM)
+		}
+		line = bytes.TrimSpace(line)
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		var err error
 		if line[0] == '{' {
+			// The row's own Type key decides its table, so decode every
+			// column any table's rules need.
 			ev.Reset(r.table)
-			err = tabular.DecodeJSON(line, ev, need(r.table))
+			err = tabular.DecodeJSON(line, ev, r.needAny)
 		} else {
 			ev.Reset(cef.Table)
 			err = r.cef.Decode(line, ev, need(cef.Table))
@@ -122,10 +156,12 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 		if err != nil {
 			return &LineError{r.path, r.line, err}
 		}
+		if ev.TimeGenerated.IsZero() {
+			ev.TimeGenerated = r.cef.Now // a row without a time happened "now"
+		}
 		return nil
 	}
-	if err := r.sc.Err(); err != nil {
-		return fmt.Errorf("%s:%d: %w", r.path, r.line+1, err)
-	}
-	return io.EOF
 }
+
+// utf8BOM starts files written by some Windows tools.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}

@@ -20,8 +20,10 @@ import (
 // IndicatorReport summarises an indicator load.
 type IndicatorReport struct {
 	// Files is the number of files read, FileErrors those that could not be
-	// read as a whole (not STIX, unreadable).
-	Files, FileErrors int
+	// read as a whole (not STIX, unreadable, an unreadable directory), and
+	// NamedUnreadable the FileErrors among files named directly (not found
+	// by walking a directory): a run should fail on those.
+	Files, FileErrors, NamedUnreadable int
 	// Indicators is the number of indicators loaded (one per IndicatorId
 	// and file), Unsupported those with nothing indexable, Partial those
 	// with conditions timap cannot enforce.
@@ -55,9 +57,22 @@ func LoadIndicators(paths []string, format string, now time.Time, add func([]*en
 	}
 	rep := &IndicatorReport{Observables: map[engine.ObservableType]int{}, Rejected: map[string]int{}}
 	for _, root := range paths {
-		files, err := listFiles(root)
+		st, err := os.Stat(root)
 		if err != nil {
 			return rep, err
+		}
+		if !st.IsDir() {
+			rep.Files++
+			if !loadFile(root, format, now, rep, add) {
+				rep.NamedUnreadable++
+			}
+			continue
+		}
+		files, walkErrs := listFiles(root)
+		for _, err := range walkErrs {
+			rep.FileErrors++
+			rep.Rejected["unreadable-file"]++
+			rep.Problems = append(rep.Problems, Problem{"unreadable-file", err.Error()})
 		}
 		for _, path := range files {
 			rep.Files++
@@ -67,18 +82,18 @@ func LoadIndicators(paths []string, format string, now time.Time, add func([]*en
 	return rep, nil
 }
 
-func listFiles(root string) ([]string, error) {
-	st, err := os.Stat(root)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return []string{root}, nil
-	}
+// listFiles walks a directory; unreadable entries are returned as errors
+// and skipped, so one locked folder does not hide the rest.
+func listFiles(root string) ([]string, []error) {
 	var files []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	var errs []error
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		name := d.Name()
 		if strings.HasPrefix(name, ".") && p != root {
@@ -92,10 +107,12 @@ func listFiles(root string) ([]string, error) {
 		}
 		return nil
 	})
-	return files, err
+	return files, errs
 }
 
-func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func([]*engine.Indicator)) {
+// loadFile loads one file into rep; false when the file could not be read
+// as a whole.
+func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func([]*engine.Indicator)) bool {
 	if format == "auto" {
 		format = "feed"
 		if strings.EqualFold(filepath.Ext(path), ".json") {
@@ -111,7 +128,7 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 		res, err := stix.LoadFile(path, stix.Options{SourceSystem: sourceName(path), Now: now, Name: path})
 		if err != nil {
 			fail(err)
-			return
+			return false
 		}
 		rep.Indicators += len(res.Indicators)
 		rep.Unsupported += res.Unsupported
@@ -126,12 +143,12 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 			rep.Problems = append(rep.Problems, Problem{p.Reason, path + ": " + p.Error()})
 		}
 		add(res.Indicators)
-		return
+		return true
 	}
 	res, err := feed.LoadFile(path, feed.Options{SourceSystem: sourceName(path), Now: now, Name: path})
 	if err != nil {
 		fail(err)
-		return
+		return false
 	}
 	rep.Indicators += len(res.Indicators)
 	for t, n := range res.PerType {
@@ -144,6 +161,7 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 		rep.Problems = append(rep.Problems, Problem{p.Reason, p.Error()})
 	}
 	add(res.Indicators)
+	return true
 }
 
 // sourceName is a file's SourceSystem: its base name without extension.

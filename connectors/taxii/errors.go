@@ -21,13 +21,16 @@ import (
 // kept; any other body (an HTML error page, a proxy's text) is reduced to
 // a short one-line Snippet.
 type HTTPError struct {
+	// Server is the API root (or discovery URL) and Collection the
+	// collection id ("" for discovery, API root and collection lists).
 	Server     string
 	Collection string
 	// Request is the 1-based index of the request within the operation
 	// (a pull counts its discovery, object pages and manifest pages).
 	Request int
-	Method  string
-	URL     string
+	// Method and URL are the request's, query included.
+	Method string
+	URL    string
 	// StatusCode is the HTTP status; Attempts how many times the request
 	// was sent (more than one when it was retried).
 	StatusCode int

@@ -85,7 +85,10 @@ var polls = map[string]string{
 // Poll "hour", SpecVersions "2.0,2.1", Name = the API root's host, a
 // trailing slash on APIRoot). Lookback and Poll are rewritten to their
 // canonical spellings. The error lists every problem found.
-func (s *Source) Validate() error {
+func (s *Source) Validate() error { return s.validate(true) }
+
+// validate is Validate; the collection may be left out for discovery.
+func (s *Source) validate(needCollection bool) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	s.APIRoot = strings.TrimSpace(s.APIRoot)
@@ -104,7 +107,9 @@ func (s *Source) Validate() error {
 		}
 	}
 	if s.Collection == "" {
-		bad("collection is required")
+		if needCollection {
+			bad("collection is required")
+		}
 	} else if strings.ContainsAny(s.Collection, "/?#") {
 		bad("collection %q: an id, not a path", s.Collection)
 	}

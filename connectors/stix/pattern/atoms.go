@@ -48,8 +48,14 @@ type Coverage struct {
 	Unsupported []string
 }
 
-// maxTerms bounds the disjunctive normal form of one observation.
-const maxTerms = 64
+// maxTerms bounds the disjunctive normal form of one observation. An OR
+// of comparisons adds terms (one per comparison: feeds put hundreds of
+// hashes in one observation); an AND of ORs multiplies them, and that
+// product is what the bound stops.
+const (
+	maxTerms   = 4096
+	maxOrTerms = 1 << 16
+)
 
 // indexablePaths are the paths whose = / IN comparisons become atoms;
 // ipPaths also accept ISSUBSET with a CIDR. file:hashes.<key> is handled
@@ -72,7 +78,7 @@ var (
 // !=, <, >, LIKE and MATCHES never produce atoms, and a branch without
 // atoms is listed in Coverage.Unsupported rather than replaced by a
 // broader condition. Inside one observation the comparison expression is
-// expanded to OR-of-ANDs (at most 64 terms; larger observations are
+// expanded to OR-of-ANDs (at most 4096 terms; larger observations are
 // unsupported); each term with an indexable comparison becomes a group.
 func (p *Pattern) Atoms() ([]Atom, Coverage) {
 	var cov Coverage
@@ -222,13 +228,18 @@ func dnf(e ComparisonExpr) ([][]*Comparison, bool) {
 			return nil, false
 		}
 		if n.Op == Or {
-			if len(l)+len(r) > maxTerms {
+			if len(l)+len(r) > maxOrTerms {
 				return nil, false
 			}
 			return append(l, r...), true
 		}
 		if len(l)*len(r) > maxTerms {
 			return nil, false
+		}
+		if len(l) == 1 && len(r) == 1 {
+			// A chain of ANDs: l[0] is this call's own slice, so extend it
+			// in place (copying it at every level was quadratic).
+			return [][]*Comparison{append(l[0], r[0]...)}, true
 		}
 		var out [][]*Comparison
 		for _, a := range l {

@@ -24,6 +24,12 @@ type AggregatorOptions struct {
 	// consumers upsert by SystemAlertId. Without EmitFirst an alert is
 	// emitted once, when its window closes (batch runs).
 	EmitFirst bool
+	// Clock and MaxFuture stop rows stamped in the future from closing
+	// windows early: a row more than MaxFuture after Clock() (a device with
+	// a wrong clock) is counted but does not advance the event time that
+	// closes windows. Nil Clock: no limit.
+	Clock     func() time.Time
+	MaxFuture time.Duration
 }
 
 // Aggregator turns matches into alerts, suppressing repeats within a
@@ -78,6 +84,9 @@ func (a *Aggregator) Add(m *Match) error {
 				return err
 			}
 		}
+	}
+	if a.opts.Clock != nil && t.After(a.opts.Clock().Add(a.opts.MaxFuture)) {
+		return nil
 	}
 	if t.After(a.watermark) {
 		a.watermark = t

@@ -93,3 +93,27 @@ func TestEntityJSON(t *testing.T) {
 		t.Errorf("unmarshal: %+v %v", back, err)
 	}
 }
+
+func TestAggregatorFutureRowsDoNotCloseWindows(t *testing.T) {
+	r := &Rule{ID: "r", Name: "R", Severity: "Low", Table: "T"}
+	in := ind(t, "i", TypeIP, "NetworkIP", "203.0.113.9")
+	base := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	var got []Alert
+	a := NewAggregator(AggregatorOptions{Clock: func() time.Time { return base.Add(time.Hour) }, MaxFuture: 24 * time.Hour},
+		func(al *Alert) error { got = append(got, *al); return nil })
+	a.Add(aggMatch(r, in, "203.0.113.9", base.Add(time.Minute)))
+	a.Add(aggMatch(r, in, "203.0.113.9", base.AddDate(5, 0, 0))) // a device clock five years ahead
+	a.Add(aggMatch(r, in, "203.0.113.9", base.Add(10*time.Minute)))
+	a.Flush()
+	if len(got) != 2 || got[0].EventCount != 2 {
+		t.Fatalf("alerts %+v: the future row closed the 09:00 window", got)
+	}
+}
+
+func TestValidFrom(t *testing.T) {
+	in := ind(t, "i", TypeIP, "NetworkIP", "203.0.113.9")
+	in.ValidFrom = t0
+	if in.Live(t0.Add(-time.Second), t0, 0) || !in.Live(t0, t0, 0) {
+		t.Error("valid_from not honoured")
+	}
+}

@@ -30,7 +30,8 @@ type Indicator struct {
 	Active bool
 	// ExpirationDateTime is STIX valid_until; zero means it never expires.
 	ExpirationDateTime time.Time
-	// ValidFrom is STIX valid_from (informational).
+	// ValidFrom is STIX valid_from: rows stamped before it do not match.
+	// Zero means valid since always.
 	ValidFrom time.Time
 	// TrafficLightProtocolLevel is "white"/"clear", "green", "amber", "red"
 	// or "".
@@ -61,6 +62,8 @@ type Indicator struct {
 // processed at now (issue #2, spec §0.3 items 3 and 7, with the quirks
 // fixed):
 //   - an inactive (revoked) indicator never matches;
+//   - a row stamped before ValidFrom does not match (STIX valid_from;
+//     Sentinel ignores it);
 //   - without ExpirationDateTime it always matches;
 //   - otherwise the event must have happened before the expiry, and now must
 //     be before the expiry plus grace. grace is the allowed lateness of an
@@ -68,7 +71,7 @@ type Indicator struct {
 //     while now < expiry+grace. grace 0 is Sentinel's rule
 //     (ExpirationDateTime > now()).
 func (ind *Indicator) Live(eventTime, now time.Time, grace time.Duration) bool {
-	if !ind.Active {
+	if !ind.Active || (!ind.ValidFrom.IsZero() && eventTime.Before(ind.ValidFrom)) {
 		return false
 	}
 	if ind.ExpirationDateTime.IsZero() {

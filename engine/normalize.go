@@ -35,9 +35,9 @@ func ParseAddr(s string) (netip.Addr, bool) {
 
 // ParsePrefix parses an indicator IP value: a single address or a CIDR
 // range ("203.0.113.0/24", "2001:db8::/32"), refanged ("1[.]2[.]3[.]4").
-// IPv4-mapped IPv6 values are unmapped; host bits of a CIDR are masked off
-// (so "10.1.2.3/8" is the range 10.0.0.0/8). A single address is returned as
-// a /32 or /128.
+// IPv4-mapped IPv6 values are unmapped; host bits set in a CIDR
+// are an error ("45.86.163.44/8": the range would be 45.0.0.0/8, most likely
+// not what was meant). A single address is returned as a /32 or /128.
 func ParsePrefix(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(Refang(s))
 	if s == "" {
@@ -55,7 +55,13 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 			}
 			a, bits = a.Unmap(), bits-96
 		}
-		return netip.PrefixFrom(a, bits).Masked(), nil
+		m := netip.PrefixFrom(a, bits).Masked()
+		if m.Addr() != a {
+			// "45.86.163.44/8" is almost always a typo for a /32 or a /24;
+			// widening it silently to 45.0.0.0/8 would alert on millions.
+			return netip.Prefix{}, fmt.Errorf("host bits set: %s is not the start of a /%d (did you mean %s?)", a, bits, m)
+		}
+		return m, nil
 	}
 	a, ok := ParseAddr(s)
 	if !ok {
@@ -65,7 +71,11 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 }
 
 // nonRoutable are the ranges that are never indicators (issue #2): private,
-// loopback, link-local, unspecified, multicast and unique-local space. An
+// loopback, link-local, unspecified ("this network"), carrier-grade NAT
+// shared space (RFC 6598), broadcast, multicast and unique-local space.
+// The documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
+// 2001:db8::/32) stay admitted: test data and examples use them as
+// indicators. An
 // address there names a different host in every network, so matching it
 // would alert on the customer's own hosts.
 var nonRoutable = []struct {
@@ -77,7 +87,9 @@ var nonRoutable = []struct {
 	{netip.MustParsePrefix("192.168.0.0/16"), "private"},
 	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
 	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
-	{netip.MustParsePrefix("0.0.0.0/32"), "unspecified"},
+	{netip.MustParsePrefix("0.0.0.0/8"), "this-network"},
+	{netip.MustParsePrefix("100.64.0.0/10"), "shared-address-space"},
+	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
 	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},

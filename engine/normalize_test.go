@@ -17,7 +17,6 @@ func TestParsePrefix(t *testing.T) {
 		{"2001:DB8:0:0:0:0:0:1", "2001:db8::1/128"},
 		{"2001:db8::0:1", "2001:db8::1/128"},
 		{"[2001:db8::1]", "2001:db8::1/128"},
-		{"203.0.113.77/24", "203.0.113.0/24"},
 		{"::ffff:203.0.113.0/120", "203.0.113.0/24"},
 		{"2001:db8::/32", "2001:db8::/32"},
 	}
@@ -27,7 +26,7 @@ func TestParsePrefix(t *testing.T) {
 			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", tt.in, p, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "1.2.3", "300.1.1.1", "evil.example", "1.2.3.4/33", "::ffff:0:0/64"} {
+	for _, bad := range []string{"", "1.2.3", "300.1.1.1", "evil.example", "1.2.3.4/33", "::ffff:0:0/64", "45.86.163.44/8", "203.0.113.77/24"} {
 		if p, err := ParsePrefix(bad); err == nil {
 			t.Errorf("ParsePrefix(%q) = %v, want error", bad, p)
 		}
@@ -50,7 +49,7 @@ func TestIPv6SpellingsEqual(t *testing.T) {
 func TestNonRoutableRejected(t *testing.T) {
 	for _, v := range []string{
 		"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "127.0.0.1", "169.254.1.1",
-		"0.0.0.0", "224.0.0.1", "239.1.1.1", "fc00::1", "fd12::1", "::1", "fe80::1", "::", "ff02::1",
+		"0.0.0.0", "0.0.0.1", "100.64.0.1", "255.255.255.255", "224.0.0.1", "239.1.1.1", "fc00::1", "fd12::1", "::1", "fe80::1", "::", "ff02::1",
 		"10.0.0.0/16", "192.168.0.0/16", "fe80::/64",
 	} {
 		_, err := NewObservable(TypeIP, "NetworkIP", v, "")
@@ -65,7 +64,7 @@ func TestNonRoutableRejected(t *testing.T) {
 	if _, err := NewObservable(TypeIP, "NetworkIP", "8.0.0.0/6", ""); err == nil {
 		t.Error("8.0.0.0/6 admitted")
 	}
-	for _, v := range []string{"172.15.0.1", "172.32.0.1", "100.64.0.1", "203.0.113.9", "2001:db8::1", "1.10.16.0/20"} {
+	for _, v := range []string{"172.15.0.1", "172.32.0.1", "100.128.0.1", "192.0.2.1", "203.0.113.9", "2001:db8::1", "1.10.16.0/20"} {
 		if _, err := NewObservable(TypeIP, "NetworkIP", v, ""); err != nil {
 			t.Errorf("%s rejected: %v", v, err)
 		}

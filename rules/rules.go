@@ -187,7 +187,10 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		if l, ok := lines[field]; ok {
 			return l
 		}
-		return lines[strings.SplitN(field, "[", 2)[0]]
+		if l, ok := lines[strings.SplitN(field, "[", 2)[0]]; ok {
+			return l
+		}
+		return 1 // a missing key: the file as a whole
 	}
 	fail := func(field, format string, args ...any) error {
 		return &Error{File: name, Line: at(field), Field: field, Msg: fmt.Sprintf(format, args...)}

@@ -84,7 +84,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"unknown key", "severity: Low\nseverty: High", "t.yaml:4: field severty not found"},
 		{"bad severity", "severity: Low|severity: Urgent", `t.yaml:3: severity: "Urgent" is not`},
-		{"missing table", "table: DnsEvents|", "t.yaml:0: table: required"},
+		{"missing table", "table: DnsEvents|", "t.yaml:1: table: required"},
 		{"bad type", "type: domain, subdomains|type: hostname, subdomains", `t.yaml:8: candidates[0]: unknown observable type "hostname"`},
 		{"bad op", `op: "=~"|op: "~~"`, `unknown filter operator "~~"`},
 		{"bad extract", "type: domain, subdomains: true|type: domain, extract: rot13", `unknown extract "rot13"`},

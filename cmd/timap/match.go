@@ -31,7 +31,17 @@ type matchFlags struct {
 	indicators, events, ruleFiles listFlag
 	table, format                 string
 	now                           time.Time
+	nowSet                        bool // --now given: the clock stands still
 	window, grace                 time.Duration
+}
+
+// clock returns the time expiry is judged at: --now, or the wall clock (a
+// stream from stdin runs for as long as it runs).
+func (f *matchFlags) clock() time.Time {
+	if f.nowSet {
+		return f.now
+	}
+	return time.Now().UTC()
 }
 
 func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
@@ -78,7 +88,7 @@ func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 		if err != nil {
 			return usage("--now: %v", err)
 		}
-		f.now = t.UTC()
+		f.now, f.nowSet = t.UTC(), true
 	}
 	return f, -1
 }
@@ -175,7 +185,8 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 	r.out = bufio.NewWriterSize(stdout, 64<<10)
 	r.enc = json.NewEncoder(r.out)
 	r.stream = slices.Contains(f.events, "-")
-	r.agg = engine.NewAggregator(engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream}, func(a *engine.Alert) error {
+	opts := engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour}
+	r.agg = engine.NewAggregator(opts, func(a *engine.Alert) error {
 		if !r.stream || a.EventCount == 1 {
 			r.perRule[a.RuleId]++ // a stream re-emits an alert with its final count
 		}
@@ -244,7 +255,7 @@ func (r *matchRun) matchAll(paths []string) {
 			default:
 				r.rep.read++
 				r.rep.perTable[ev.Table]++
-				m.Match(&ev, r.flags.now, emit)
+				m.Match(&ev, r.flags.clock(), emit)
 			}
 			stop := r.err != nil
 			r.rep.elapsed = time.Since(start)

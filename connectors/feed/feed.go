@@ -2,6 +2,8 @@ package feed
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"timap/engine"
@@ -15,6 +17,10 @@ type Options struct {
 	// IndicatorId. Default: the base name of Name without its extension
 	// ("ipsum" for "feeds/ipsum/ipsum.txt"), or "feed" when Name is empty.
 	SourceSystem string
+	// Namespace, when set, replaces SourceSystem in the IndicatorId, so
+	// that two feeds with the same display name ("vendorA/ips.txt",
+	// "vendorB/ips.txt") keep distinct indicators.
+	Namespace string
 	// ThreatType is copied into every indicator ("C2", "Phishing", …);
 	// default empty.
 	ThreatType string
@@ -59,10 +65,24 @@ type Rejected struct {
 // Error renders "name:line: reason: value" ("line: reason: value" when
 // Name is empty).
 func (r Rejected) Error() string {
+	v := printable(r.Value)
 	if r.Name == "" {
-		return fmt.Sprintf("%d: %s: %s", r.Line, r.Reason, r.Value)
+		return fmt.Sprintf("%d: %s: %s", r.Line, r.Reason, v)
 	}
-	return fmt.Sprintf("%s:%d: %s: %s", r.Name, r.Line, r.Reason, r.Value)
+	return fmt.Sprintf("%s:%d: %s: %s", r.Name, r.Line, r.Reason, v)
+}
+
+// maxShownValue bounds a refused value in messages.
+const maxShownValue = 120
+
+// printable renders a refused value safely for a terminal: quoted (control
+// bytes and invalid UTF-8 escaped, so a feed cannot send escape sequences
+// to the reader's terminal) and cut to maxShownValue bytes.
+func printable(v string) string {
+	if len(v) > maxShownValue {
+		return strconv.Quote(strings.ToValidUTF8(v[:maxShownValue], "")) + fmt.Sprintf("… (%d bytes)", len(v))
+	}
+	return strconv.Quote(v)
 }
 
 // Unwrap returns Err.

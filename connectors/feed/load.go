@@ -62,6 +62,7 @@ func Load(r io.Reader, opts Options) (*Result, error) {
 // loader is the state of one Load.
 type loader struct {
 	name, source, threat string
+	namespace            string   // seeds IndicatorIds
 	tags                 []string // opts.Tags, copied, capacity = length
 	now, expires         time.Time
 
@@ -80,7 +81,8 @@ func newLoader(opts Options) *loader {
 		name:   opts.Name,
 		source: opts.SourceSystem,
 		threat: opts.ThreatType,
-		now:    opts.Now,
+
+		now: opts.Now,
 		res: &Result{
 			PerType:   map[engine.ObservableType]int{},
 			PerReason: map[string]int{},
@@ -94,6 +96,10 @@ func newLoader(opts Options) *loader {
 		}
 	}
 	l.res.SourceSystem = l.source
+	l.namespace = opts.Namespace
+	if l.namespace == "" {
+		l.namespace = l.source
+	}
 	if l.now.IsZero() {
 		l.now = time.Now()
 	}
@@ -172,7 +178,7 @@ func (l *loader) value(n int, s string) {
 	}
 
 	var u [16]byte
-	u, l.idBuf = idUUID(l.idBuf, l.source, t, o.Value)
+	u, l.idBuf = idUUID(l.idBuf, l.namespace, t, o.Value)
 	if ind, dup := l.seen[u]; dup {
 		l.res.Duplicates++
 		for _, tag := range extra {

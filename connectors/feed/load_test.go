@@ -200,7 +200,7 @@ func TestSignatureBase(t *testing.T) {
 func TestSpamhausDropFormat(t *testing.T) {
 	// Spamhaus DROP layout ("; header", "CIDR ; SBLnnn"); documentation
 	// ranges stand in for the real, Spamhaus-copyrighted entries.
-	res := loadString(t, "; Spamhaus DROP List\n; Last-Modified: today\n198.51.100.0/24 ; SBL000001\n2001:db8::/32 ; SBL000002\n1.0.0.0/4 ; SBL000003\n", Options{Name: "drop.txt"})
+	res := loadString(t, "; Spamhaus DROP List\n; Last-Modified: today\n198.51.100.0/24 ; SBL000001\n2001:db8::/32 ; SBL000002\n16.0.0.0/4 ; SBL000003\n", Options{Name: "drop.txt"})
 	v4 := res.Indicators[0]
 	check(t, v4, want{value: "198.51.100.0/24", column: "NetworkCidrBlock", typ: engine.TypeIP, desc: "SBL000001"})
 	if p := v4.Observables[0].Prefix; p != netip.MustParsePrefix("198.51.100.0/24") || p.IsSingleIP() {
@@ -222,7 +222,7 @@ func TestRejections(t *testing.T) {
 	if r.Reason != "non-routable" || r.Value != "10.1.2.3" {
 		t.Errorf("line 2: %+v", r)
 	}
-	if got := r.Error(); got != "feeds/test.txt:2: non-routable: 10.1.2.3" {
+	if got := r.Error(); got != `feeds/test.txt:2: non-routable: "10.1.2.3"` {
 		t.Errorf("Error() = %q", got)
 	}
 	var re *engine.RejectError
@@ -245,8 +245,15 @@ func TestRejections(t *testing.T) {
 	if len(res.Indicators) != 1 || res.Lines != 8 || res.Blank != 1 || res.Comments != 1 {
 		t.Errorf("%d indicators, %d lines", len(res.Indicators), res.Lines)
 	}
-	if (Rejected{Line: 3, Reason: "x", Value: "v"}).Error() != "3: x: v" {
+	if (Rejected{Line: 3, Reason: "x", Value: "v"}).Error() != `3: x: "v"` {
 		t.Error("Error without Name")
+	}
+	// A value with terminal control bytes is escaped, a long one cut.
+	if got := (Rejected{Line: 1, Reason: "unrecognised", Value: "\x1b]0;pwned\x07"}).Error(); got != `1: unrecognised: "\x1b]0;pwned\a"` {
+		t.Errorf("control bytes: %s", got)
+	}
+	if got := (Rejected{Line: 1, Reason: "x", Value: strings.Repeat("a", 500)}).Error(); len(got) > 200 || !strings.HasSuffix(got, "… (500 bytes)") {
+		t.Errorf("long value: %s", got)
 	}
 }
 

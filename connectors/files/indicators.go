@@ -145,7 +145,9 @@ func loadFile(path, format string, now time.Time, rep *IndicatorReport, add func
 		add(res.Indicators)
 		return true
 	}
-	res, err := feed.LoadFile(path, feed.Options{SourceSystem: sourceName(path), Now: now, Name: path})
+	// The ids of a feed's indicators are seeded with its path, so two
+	// files with the same name in different folders stay distinct.
+	res, err := feed.LoadFile(path, feed.Options{SourceSystem: sourceName(path), Namespace: filepath.ToSlash(filepath.Clean(path)), Now: now, Name: path})
 	if err != nil {
 		fail(err)
 		return false

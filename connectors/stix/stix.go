@@ -128,10 +128,13 @@ func Load(data []byte, opts Options) (*Result, error) {
 			res.problem(idOf(raw, i), "invalid-object", err)
 			continue
 		}
-		if o.ID == "" {
-			o.ID = fmt.Sprintf("#%d", i)
-		}
 		res.Objects[o.Type]++
+		if o.ID == "" {
+			// Every STIX object has an id; without one, versions of an
+			// indicator cannot be told apart from other indicators.
+			res.problem(fmt.Sprintf("#%d", i), "missing-id", fmt.Errorf("%s object without an id", o.Type))
+			continue
+		}
 		objs = append(objs, o)
 	}
 	ctx := newContext(objs)
@@ -168,14 +171,14 @@ func Load(data []byte, opts Options) (*Result, error) {
 
 // objectsOf splits a document into its objects.
 func objectsOf(data []byte) ([]json.RawMessage, string, error) {
-	data = bytes.TrimSpace(data)
+	data = bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) // UTF-8 BOM
 	if len(data) == 0 {
 		return nil, "", fmt.Errorf("empty document")
 	}
 	if data[0] == '[' {
 		var arr []json.RawMessage
 		if err := json.Unmarshal(data, &arr); err != nil {
-			return nil, "", fmt.Errorf("not a JSON array of STIX objects: %w", err)
+			return nil, "", fmt.Errorf("not a JSON array of STIX objects: %w", withOffset(data, err))
 		}
 		return arr, "", nil
 	}
@@ -188,7 +191,7 @@ func objectsOf(data []byte) ([]json.RawMessage, string, error) {
 		Value        []json.RawMessage `json:"value"`
 	}
 	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, "", fmt.Errorf("not a STIX bundle, envelope or object: %w", err)
+		return nil, "", fmt.Errorf("not a STIX bundle, envelope or object: %w", withOffset(data, err))
 	}
 	switch {
 	case top.Objects != nil || top.Type == "bundle":
@@ -199,6 +202,21 @@ func objectsOf(data []byte) ([]json.RawMessage, string, error) {
 		return []json.RawMessage{data}, "", nil
 	}
 	return nil, "", fmt.Errorf("no STIX objects: want a bundle, an envelope, an array or an object with a type")
+}
+
+// withOffset adds the line and column of a JSON syntax error; a truncated
+// document is said to be one.
+func withOffset(data []byte, err error) error {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return err
+	}
+	if se.Offset >= int64(len(data)) {
+		return fmt.Errorf("truncated at byte %d: %w", len(data), err)
+	}
+	line := 1 + bytes.Count(data[:se.Offset], []byte("\n"))
+	col := se.Offset - int64(bytes.LastIndexByte(data[:se.Offset], '\n'))
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
 // idOf recovers an object's id for a problem report when the object as a

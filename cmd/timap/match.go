@@ -29,7 +29,7 @@ const examplesPerReason = 3
 // matchFlags are the parsed flags of `timap match`.
 type matchFlags struct {
 	indicators, events, ruleFiles listFlag
-	table, format                 string
+	table, format, taxiiSources   string
 	now                           time.Time
 	nowSet                        bool // --now given: the clock stands still
 	window, grace                 time.Duration
@@ -52,6 +52,7 @@ func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 	fs.Var(&f.events, "events", "event files (CEF lines, NDJSON rows, *.csv exports, gzip), - for stdin; repeatable")
 	fs.Var(&f.ruleFiles, "rules", "extra rule files or directories (YAML) added to the built-in rules")
 	fs.StringVar(&f.table, "table", "", "table of NDJSON rows without a Type key and of CSV files (default CommonSecurityLog)")
+	fs.StringVar(&f.taxiiSources, "taxii-sources", "", "YAML file of TAXII 2.0/2.1 sources (see timap indicators pull taxii --sources) pulled once, per their lookback, before matching")
 	fs.StringVar(&f.format, "format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock); fixes expiry decisions so runs are reproducible")
 	fs.DurationVar(&f.window, "window", time.Hour, "suppression window: one alert per rule, indicator and value per window of event time")
@@ -73,8 +74,8 @@ func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 		return nil, 2
 	case fs.NArg() > 0:
 		return usage("unexpected argument %q", fs.Arg(0))
-	case len(f.indicators) == 0 || len(f.events) == 0:
-		return usage("--indicators and --events are required (timap match -h for help)")
+	case (len(f.indicators) == 0 && f.taxiiSources == "") || len(f.events) == 0:
+		return usage("--indicators (or --taxii-sources) and --events are required (timap match -h for help)")
 	case !slices.Contains(files.Formats, f.format):
 		return usage("--format %q: want auto, stix or feed", f.format)
 	case f.window <= 0:
@@ -116,6 +117,9 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "timap match: indicators: %v\n", err)
 		return 1
+	}
+	if f.taxiiSources != "" {
+		pullTAXII(f.taxiiSources, f.now, irep, func(b []*engine.Indicator) { loaded = append(loaded, b...) })
 	}
 	ures := store.Upsert(loaded...)
 	loaded = nil

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"timap/connectors/taxii/taxiitest"
 )
 
 type alertOut struct {
@@ -175,5 +179,82 @@ func TestExpandLists(t *testing.T) {
 	want := []string{"--indicators", "a", "--indicators", "b", "--table", "T", "--events=x", "--events", "y", "--events", "-"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+func TestMatchTAXIISources(t *testing.T) {
+	srv := medallionServer(t, "2.1", taxiitest.Options{Username: "alice", Password: "pw"})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sources.yaml")
+	os.WriteFile(cfg, []byte("- name: Medallion\n  api_root: "+srv.APIRoot("trustgroup1")+"\n  collection: "+highValue+
+		"\n  username: alice\n  password: pw\n"), 0o600)
+	events := filepath.Join(dir, "ev.cef")
+	os.WriteFile(events, []byte(
+		"CEF:0|Palo Alto Networks|PAN-OS|10.2.4|url|THREAT|1|rt=1796032000000 src=10.0.0.8 app=web-browsing request=x4z9arb.cn/4712 dvchost=pa-01\n"+
+			"CEF:0|Trend Micro|Deep Security Agent|20|4000000|Malware|6|rt=1796032060000 fileHash=EF537F25C895BFA782526529A9B63D97AA631564D5D789C2B765448C8635FB6C\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--taxii-sources", cfg, "--events", events, "--now", "2026-11-30T10:00:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, a.RuleId[:8]+" "+a.IndicatorId+" "+a.MatchedValue)
+	}
+	slices.Sort(got)
+	want := []string{
+		rR39[:8] + " indicator--6770298f-0fd8-471a-ab8c-1c658a46574e http://x4z9arb.cn/4712",
+		rR17[:8] + " indicator--cd981c25-8042-4166-8945-51178443bdac ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c",
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v\n%s", got, want, summary)
+	}
+
+	// A source that cannot be read fails the run, after matching the rest.
+	os.WriteFile(cfg, []byte("- name: Medallion\n  api_root: "+srv.APIRoot("trustgroup1")+"\n  collection: "+highValue+
+		"\n  username: alice\n  password: wrong\n"), 0o600)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"match", "--indicators", "testdata/indicators.json", "--taxii-sources", cfg, "--events", events}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "taxii-error") || !strings.Contains(stderr.String(), "401") {
+		t.Errorf("bad credentials: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// TestMatchKeepsGoing pins trial findings: a missing or unreadable events
+// file, or an over-long line, must not lose the alerts of the other files.
+func TestMatchKeepsGoing(t *testing.T) {
+	dir := t.TempDir()
+	long := filepath.Join(dir, "long.cef")
+	big := strings.Repeat("x", 5<<20)
+	os.WriteFile(long, []byte("CEF:0|V|P|1|1|n|3|src=10.0.0.1 msg="+big+"\nCEF:0|V|P|1|1|n|3|rt=1796039200000 src=10.0.0.1 dst=198.51.100.1\n"), 0o600)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"match", "--indicators", "testdata/indicators.json", "--now", "2026-11-30T10:10:00Z",
+		"--events", "testdata/events.cef", filepath.Join(dir, "missing.cef"), long}, &stdout, &stderr)
+	n := strings.Count(stdout.String(), "\n")
+	if code != 1 || n != 11 {
+		t.Errorf("exit %d, %d alerts (want 1 and 10 + 1 from the file after the missing one)\n%s", code, n, stderr.String())
+	}
+	for _, want := range []string{"missing.cef", "long.cef:1: line too long", "3 files (1 unreadable)"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestMatchNDJSONTypeDecidesTable: a row's Type key, not --table, picks the
+// rules (and so the columns decoded).
+func TestMatchNDJSONTypeDecidesTable(t *testing.T) {
+	dir := t.TempDir()
+	rule := filepath.Join(dir, "dns.yaml")
+	os.WriteFile(rule, []byte("id: dns-test\nname: DNS test\nseverity: Low\ntable: DnsEvents\ncandidates:\n  - {column: Name, type: domain}\n"), 0o600)
+	rows := filepath.Join(dir, "rows.ndjson")
+	os.WriteFile(rows, []byte(`{"Type":"DnsEvents","TimeGenerated":"2026-11-30T09:00:00Z","Name":"higan.org"}`+"\n"+
+		`{"Type":"CommonSecurityLog","TimeGenerated":"2026-11-30T09:00:00Z","DestinationIP":"198.51.100.1"}`+"\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--rules", rule, "--events", rows,
+		"--table", "Syslog", "--now", "2026-11-30T10:00:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, a.RuleId+" "+a.MatchedValue)
+	}
+	slices.Sort(got)
+	if want := []string{rR27 + " 198.51.100.1", "dns-test higan.org"}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v\n%s", got, want, summary)
 	}
 }

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"time"
+
+	"timap/connectors/files"
+	"timap/connectors/taxii"
+	"timap/engine"
+)
+
+// pullTAXII pulls every source of a TAXII sources file once (from each
+// source's lookback: a batch run keeps no checkpoint, since its store starts
+// empty) and counts the result into rep. A source that fails is a problem
+// that fails the run, as an unreadable indicator file does.
+func pullTAXII(path string, now time.Time, rep *files.IndicatorReport, add func([]*engine.Indicator)) {
+	fail := func(err error) {
+		rep.FileErrors++
+		rep.NamedUnreadable++
+		rep.Rejected["taxii-error"]++
+		rep.Problems = append(rep.Problems, files.Problem{Reason: "taxii-error", Message: err.Error()})
+	}
+	srcs, err := taxii.LoadSources(path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	p := &taxii.Poller{
+		Client:  taxii.NewClient(taxii.Options{Now: func() time.Time { return now }}),
+		Sources: srcs,
+		Handle:  add,
+		Report: func(src taxii.Source, res *taxii.PullResult, err error) {
+			if res != nil {
+				rep.Indicators += len(res.Indicators)
+				for _, ind := range res.Indicators {
+					for _, o := range ind.Observables {
+						rep.Observables[o.Type]++
+					}
+				}
+			}
+			if err != nil {
+				fail(fmt.Errorf("taxii %q: %w", src.Name, err))
+			}
+		},
+	}
+	if err := p.PollOnce(context.Background()); err != nil && rep.NamedUnreadable == 0 {
+		fail(err)
+	}
+}

@@ -42,6 +42,9 @@ type Indicator struct {
 	ActivityGroupNames []string
 	// KillChainPhases are "kill_chain_name:phase_name" pairs.
 	KillChainPhases []string
+	// ExternalReferences are STIX external_references as
+	// "source_name external_id url" (parts that are absent left out).
+	ExternalReferences []string
 	// TimeGenerated is when timap ingested this version (UTC).
 	TimeGenerated time.Time
 	// Modified orders versions of one IndicatorId: the newest wins (STIX

@@ -178,8 +178,14 @@ func convert(o *object, ctx *context, opts Options, res *Result) (*engine.Indica
 		ind.KillChainPhases = append(ind.KillChainPhases, k.KillChainName+":"+k.PhaseName)
 	}
 	for _, r := range o.ExternalRefs {
-		if r.ExternalID != "" && ind.ExternalIndicatorId == o.ID && strings.EqualFold(r.SourceName, opts.SourceSystem) {
-			ind.ExternalIndicatorId = r.ExternalID
+		var parts []string
+		for _, p := range []string{r.SourceName, r.ExternalID, r.URL} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) > 0 {
+			ind.ExternalReferences = append(ind.ExternalReferences, strings.Join(parts, " "))
 		}
 	}
 	if o.PatternType != "" && o.PatternType != "stix" {

@@ -60,7 +60,8 @@ func TestLifecycleBundle(t *testing.T) {
 	if i1.ThreatType != "malicious-activity" || !slices.Equal(i1.Tags, []string{"c2", "apt-x"}) || i1.ConfidenceScore != 85 ||
 		i1.TrafficLightProtocolLevel != "amber" || i1.IndicatorProvider != "Example CERT" || !i1.Active ||
 		!slices.Equal(i1.KillChainPhases, []string{"lockheed-martin-cyber-kill-chain:command-and-control"}) ||
-		i1.SourceSystem != "test" || !i1.TimeGenerated.Equal(now) {
+		i1.SourceSystem != "test" || !i1.TimeGenerated.Equal(now) ||
+		!slices.Equal(i1.ExternalReferences, []string{"Example CERT EC-2026-0001 https://cert.example/advisories/1"}) {
 		t.Errorf("fields: %+v", i1)
 	}
 

@@ -34,6 +34,10 @@ type Row struct {
 	// Tags is always an array, empty when there are none.
 	Tags               []string
 	ActivityGroupNames []string `json:",omitempty"`
+	// KillChainPhases ("chain:phase") and ExternalReferences ("source id
+	// url") are STIX context; not ThreatIntelligenceIndicator columns.
+	KillChainPhases    []string `json:",omitempty"`
+	ExternalReferences []string `json:",omitempty"`
 	TimeGenerated      time.Time
 
 	NetworkIP            any `json:",omitempty"`
@@ -69,6 +73,8 @@ func NewRow(ind *engine.Indicator) Row {
 		TrafficLightProtocolLevel: ind.TrafficLightProtocolLevel,
 		Tags:                      ind.Tags,
 		ActivityGroupNames:        ind.ActivityGroupNames,
+		KillChainPhases:           ind.KillChainPhases,
+		ExternalReferences:        ind.ExternalReferences,
 		TimeGenerated:             ind.TimeGenerated.UTC(),
 		PartiallyEnforced:         ind.PartiallyEnforced,
 		Pattern:                   ind.Pattern,

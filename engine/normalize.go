@@ -90,6 +90,8 @@ var nonRoutable = []struct {
 	{netip.MustParsePrefix("0.0.0.0/8"), "this-network"},
 	{netip.MustParsePrefix("100.64.0.0/10"), "shared-address-space"},
 	{netip.MustParsePrefix("255.255.255.255/32"), "broadcast"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
 	{netip.MustParsePrefix("fc00::/7"), "unique-local"},
 	{netip.MustParsePrefix("::1/128"), "loopback"},
@@ -115,7 +117,33 @@ func NonRoutable(p netip.Prefix) (string, bool) {
 			return n.reason, true
 		}
 	}
+	// IPv6 forms that embed an IPv4 address (NAT64 64:ff9b::/96, 6to4
+	// 2002::/16) are as non-routable as the address they carry.
+	if v4, bits, ok := embeddedV4(p); ok {
+		return NonRoutable(netip.PrefixFrom(v4, bits))
+	}
 	return "", false
+}
+
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedV4 returns the IPv4 range a NAT64 or 6to4 prefix carries.
+func embeddedV4(p netip.Prefix) (netip.Addr, int, bool) {
+	a := p.Addr()
+	if !a.Is6() {
+		return netip.Addr{}, 0, false
+	}
+	b := a.As16()
+	switch {
+	case nat64.Contains(a) && p.Bits() >= 96:
+		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), p.Bits() - 96, true
+	case sixTo4.Contains(a) && p.Bits() >= 48:
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), min(p.Bits()-16, 32), true
+	}
+	return netip.Addr{}, 0, false
 }
 
 // refuseRange returns the reject reason for an indicator range, or "".
@@ -227,7 +255,21 @@ func checkHostname(h []byte) error {
 	if labels < 2 {
 		return errors.New("single-label name")
 	}
+	if labels == 4 && isDottedQuad(h) {
+		return errors.New("an IPv4 address, not a domain name")
+	}
 	return nil
+}
+
+// isDottedQuad reports whether h consists of digits and dots only (four
+// labels were already checked), as an IPv4 literal does.
+func isDottedQuad(h []byte) bool {
+	for _, c := range h {
+		if c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendEmail appends the normalised form of an e-mail address to dst:

@@ -49,7 +49,8 @@ func TestIPv6SpellingsEqual(t *testing.T) {
 func TestNonRoutableRejected(t *testing.T) {
 	for _, v := range []string{
 		"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "127.0.0.1", "169.254.1.1",
-		"0.0.0.0", "0.0.0.1", "100.64.0.1", "255.255.255.255", "224.0.0.1", "239.1.1.1", "fc00::1", "fd12::1", "::1", "fe80::1", "::", "ff02::1",
+		"0.0.0.0", "0.0.0.1", "100.64.0.1", "255.255.255.255", "198.18.0.1", "240.0.0.1",
+		"64:ff9b::a00:1", "2002:a00:1::1", "224.0.0.1", "239.1.1.1", "fc00::1", "fd12::1", "::1", "fe80::1", "::", "ff02::1",
 		"10.0.0.0/16", "192.168.0.0/16", "fe80::/64",
 	} {
 		_, err := NewObservable(TypeIP, "NetworkIP", v, "")
@@ -68,6 +69,17 @@ func TestNonRoutableRejected(t *testing.T) {
 		if _, err := NewObservable(TypeIP, "NetworkIP", v, ""); err != nil {
 			t.Errorf("%s rejected: %v", v, err)
 		}
+	}
+}
+
+func TestURLOnPrivateHostRefused(t *testing.T) {
+	for _, u := range []string{"http://10.0.0.5/x", "http://[::1]/", "127.0.0.1:8080/a"} {
+		if _, err := NewObservable(TypeURL, "Url", u, ""); err == nil {
+			t.Errorf("%s admitted", u)
+		}
+	}
+	if _, err := NewObservable(TypeURL, "Url", "http://203.0.113.9/x", ""); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -98,7 +110,7 @@ func TestAppendDomain(t *testing.T) {
 			t.Errorf("AppendDomain(%q) = %q, %v; want %q", tt.in, b, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "localhost", "a..b", "evil example.com", "http://x.com/", ".com", "x.com..", "a/b.com"} {
+	for _, bad := range []string{"", "localhost", "10.0.0.5", "203.0.113.9", "a..b", "evil example.com", "http://x.com/", ".com", "x.com..", "a/b.com"} {
 		if b, err := AppendDomain(nil, bad); err == nil {
 			t.Errorf("AppendDomain(%q) = %q, want error", bad, b)
 		}

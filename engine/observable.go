@@ -128,6 +128,13 @@ func NewObservable(t ObservableType, column, raw, hashType string) (Observable, 
 		if err != nil {
 			return o, reject("invalid-url", raw, err)
 		}
+		// A URL on a private or loopback address names a different host
+		// in every network, like the address itself.
+		if host, ok := ParseAddr(string(URLHost(b))); ok {
+			if _, bad := NonRoutable(netip.PrefixFrom(host, host.BitLen())); bad {
+				return o, reject("non-routable", raw, nil)
+			}
+		}
 		o.Value = string(b)
 	case TypeEmail:
 		b, err := AppendEmail(nil, raw)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,11 +37,12 @@ const indShownPerReason = 3
 // runIndicators is "timap indicators": load or pull indicators and print
 // them as ThreatIntelligenceIndicator rows.
 func runIndicators(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprintln(stderr, indicatorsUsage)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stdout, indicatorsUsage)
 		return 0
 	}
 	switch args[0] {
@@ -84,10 +86,14 @@ func parseNow(v string) (time.Time, error) {
 
 func runIndicatorsLoad(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("timap indicators load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(helpOutput(args, stdout, stderr))
 	format := fs.String("format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
 	nowFlag := fs.String("now", "", "ingest time (TimeGenerated), RFC 3339; default the clock")
+	verbose := fs.Bool("verbose", false, "list every refused value, not only the first few per reason")
 	paths, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
 		return 2
 	}
@@ -110,52 +116,47 @@ func runIndicatorsLoad(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "timap indicators load: %v\n", err)
 		return 1
 	}
-	if err := tiexport.WriteNDJSON(stdout, loaded); err != nil {
+	if err := tiexport.WriteNDJSON(stdout, newestVersions(loaded)); err != nil {
 		fmt.Fprintf(stderr, "timap indicators load: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stderr, "indicators: %d files (%d unreadable), %d indicators (%d unsupported, %d partially enforced)\n",
 		rep.Files, rep.FileErrors, rep.Indicators, rep.Unsupported, rep.Partial)
-	var problems []indProblem
-	for _, p := range rep.Problems {
-		problems = append(problems, indProblem{p.Reason, p.Message})
+	printObservables(stderr, rep.Observables)
+	examples := indShownPerReason
+	if *verbose {
+		examples = -1
 	}
-	printIndicatorCounts(stderr, rep.Observables, rep.Rejected, problems)
-	if rep.FileErrors > 0 && rep.FileErrors == rep.Files {
+	printRefused(stderr, rep.Rejected, rep.Problems, examples)
+	if rep.NamedUnreadable > 0 || (rep.FileErrors > 0 && rep.FileErrors == rep.Files) {
 		return 1
 	}
 	return 0
 }
 
-// indProblem is a refused value or object with its message.
-type indProblem struct{ reason, message string }
-
-// printIndicatorCounts prints the per-type and per-reason summary.
-func printIndicatorCounts(w io.Writer, perType map[engine.ObservableType]int, perReason map[string]int, problems []indProblem) {
-	fmt.Fprint(w, "  observables:")
-	for t := engine.TypeIP; t <= engine.TypeFileHash; t++ {
-		fmt.Fprintf(w, " %s=%d", t, perType[t])
-	}
-	fmt.Fprintln(w)
-	if len(perReason) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "  rejected:")
-	for _, reason := range slices.Sorted(maps.Keys(perReason)) {
-		fmt.Fprintf(w, "    %-20s %d\n", reason, perReason[reason])
-		shown := 0
-		for _, p := range problems {
-			if p.reason == reason && shown < indShownPerReason {
-				shown++
-				fmt.Fprintf(w, "      %s\n", p.message)
-			}
+// newestVersions keeps, per IndicatorId, the version with the newest
+// Modified (the first one on a tie), in first-seen order: several files
+// may carry versions of one indicator, and a consumer that upserts rows by
+// IndicatorId must end with the newest.
+func newestVersions(inds []*engine.Indicator) []*engine.Indicator {
+	at := make(map[string]int, len(inds))
+	out := inds[:0:0]
+	for _, ind := range inds {
+		i, seen := at[ind.IndicatorId]
+		switch {
+		case !seen:
+			at[ind.IndicatorId] = len(out)
+			out = append(out, ind)
+		case ind.Modified.After(out[i].Modified):
+			out[i] = ind
 		}
 	}
+	return out
 }
 
 func runIndicatorsPull(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("timap indicators pull taxii", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(helpOutput(args, stdout, stderr))
 	var s taxii.Source
 	fs.StringVar(&s.APIRoot, "api-root", "", "TAXII API root URL (Sentinel's taxiiServer)")
 	fs.StringVar(&s.Collection, "collection", "", "collection id")
@@ -175,7 +176,9 @@ func runIndicatorsPull(args []string, stdout, stderr io.Writer) int {
 	statePath := fs.String("state", "", "checkpoint file: read before the pull, written after it")
 	timeout := fs.Duration("timeout", time.Minute, "timeout of each HTTP request")
 	nowFlag := fs.String("now", "", "ingest time (TimeGenerated) and lookback clock, RFC 3339; default the clock")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -286,11 +289,12 @@ func printPullSummary(w io.Writer, r *taxii.PullResult) {
 		cp = r.Checkpoint.Format(time.RFC3339Nano)
 	}
 	fmt.Fprintf(w, "  checkpoint: %s (%s)\n", cp, r.CheckpointFrom)
-	var problems []indProblem
+	var problems []files.Problem
 	for _, p := range r.Problems {
-		problems = append(problems, indProblem{p.Reason, p.Error()})
+		problems = append(problems, files.Problem{Reason: p.Reason, Message: p.Error()})
 	}
-	printIndicatorCounts(w, r.PerType, r.PerReason, problems)
+	printObservables(w, r.PerType)
+	printRefused(w, r.PerReason, problems, indShownPerReason)
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}

@@ -76,7 +76,7 @@ func TestIndicatorsLoad(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"indicators: 2 files (0 unreadable)", "observables: ip=", "rejected:", "non-routable", "c2.txt:3"} {
+	for _, want := range []string{"indicators: 2 files (0 unreadable)", "observables: ip=", "refused:", "non-routable", "c2.txt:3"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
@@ -143,7 +143,7 @@ func TestIndicatorsPullTAXII20(t *testing.T) {
 	rs, summary := runInd(t, 0, "pull", "taxii", "--version", "2.0", "--api-root", srv.APIRoot("trustgroup1"),
 		"--collection", "52892447-4d7e-4f70-b94d-d7f22742ff63")
 	if len(rs) != 1 || rs[0]["IndicatorId"] != "indicator--d81f86b9-975b-bc0b-775e-810c5ad45a4f" || rs[0]["Url"] != "http://x4z9arb.cn/4712" ||
-		rs[0]["SourceSystem"] != "127.0.0.1" {
+		rs[0]["SourceSystem"] != "127.0.0.1 52892447-4d7e-4f70-b94d-d7f22742ff63" {
 		t.Errorf("rows %v", rs)
 	}
 	if !strings.Contains(summary, "TAXII 2.0") || !strings.Contains(summary, "checkpoint: 2016-12-27T13:49:53Z (header)") {
@@ -200,7 +200,13 @@ func TestIndicatorsUsageErrors(t *testing.T) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	if code := runIndicators([]string{"help"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "timap indicators pull taxii") {
-		t.Errorf("help: %d %s", code, stderr.String())
+	if code := runIndicators([]string{"help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "timap indicators pull taxii") {
+		t.Errorf("help: %d %s", code, stdout.String())
+	}
+	for _, args := range [][]string{{"load", "--help"}, {"pull", "taxii", "-h"}} {
+		stdout.Reset()
+		if code := runIndicators(args, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "-now") {
+			t.Errorf("%q: exit %d, stdout %q", args, code, stdout.String())
+		}
 	}
 }

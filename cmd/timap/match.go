@@ -33,6 +33,7 @@ type matchFlags struct {
 	now                           time.Time
 	nowSet                        bool // --now given: the clock stands still
 	window, grace                 time.Duration
+	verbose                       bool
 }
 
 // clock returns the time expiry is judged at: --now, or the wall clock (a
@@ -44,9 +45,9 @@ func (f *matchFlags) clock() time.Time {
 	return time.Now().UTC()
 }
 
-func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
+func parseMatchFlags(args []string, stdout, stderr io.Writer) (*matchFlags, int) {
 	fs := flag.NewFlagSet("timap match", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(helpOutput(args, stdout, stderr))
 	f := &matchFlags{}
 	fs.Var(&f.indicators, "indicators", "indicator files or directories: STIX 2.x JSON (*.json) or flat feeds; repeatable")
 	fs.Var(&f.events, "events", "event files (CEF lines, NDJSON rows, *.csv exports, gzip), - for stdin; repeatable")
@@ -55,6 +56,7 @@ func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 	fs.StringVar(&f.taxiiSources, "taxii-sources", "", "YAML file of TAXII 2.0/2.1 sources (see timap indicators pull taxii --sources) pulled once, per their lookback, before matching")
 	fs.StringVar(&f.format, "format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock); fixes expiry decisions so runs are reproducible")
+	fs.BoolVar(&f.verbose, "verbose", false, "list every refused indicator value and bad event line, not only the first few")
 	fs.DurationVar(&f.window, "window", time.Hour, "suppression window: one alert per rule, indicator and value per window of event time")
 	fs.DurationVar(&f.grace, "expiry-grace", time.Hour, "how long after an indicator's expiry a late event stamped before the expiry still matches")
 	fs.Usage = func() {
@@ -95,7 +97,7 @@ func parseMatchFlags(args []string, stderr io.Writer) (*matchFlags, int) {
 }
 
 func runMatch(args []string, stdout, stderr io.Writer) int {
-	f, code := parseMatchFlags(args, stderr)
+	f, code := parseMatchFlags(args, stdout, stderr)
 	if f == nil {
 		return code
 	}
@@ -121,7 +123,7 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	if f.taxiiSources != "" {
 		pullTAXII(f.taxiiSources, f.now, irep, func(b []*engine.Indicator) { loaded = append(loaded, b...) })
 	}
-	ures := store.Upsert(loaded...)
+	store.Upsert(loaded...)
 	loaded = nil
 	loadTime := time.Since(start)
 
@@ -131,7 +133,13 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	r := newMatchRun(x, f, stdout)
-	summary := func() { printSummary(stderr, irep, ures, loadTime, &r.rep, r.perRule, ruleSet, x) }
+	examples := examplesPerReason
+	if f.verbose {
+		examples = -1
+		r.maxProblems = -1
+	}
+	st := store.Stats()
+	summary := func() { printSummary(stderr, irep, st, loadTime, &r.rep, r.perRule, ruleSet, x, examples) }
 
 	// SIGINT/SIGTERM: write the alerts found so far and the summary, then
 	// exit, even while a read from stdin blocks.
@@ -144,6 +152,9 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		r.mu.Lock()
+		if r.done {
+			return // the run finished as the signal came: it prints the summary
+		}
 		r.finish()
 		summary()
 		fmt.Fprintf(stderr, "timap match: stopped by %v\n", sig)
@@ -153,6 +164,7 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	r.matchAll(f.events)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.done = true
 	r.finish()
 	summary()
 	switch {
@@ -163,6 +175,20 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// helpOutput is where a flag set writes: stdout when help was asked for
+// (it is the answer), stderr for usage errors.
+func helpOutput(args []string, stdout, stderr io.Writer) io.Writer {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			return stdout
+		}
+		if a == "--" {
+			break
+		}
+	}
+	return stderr
 }
 
 // exit ends the process; a variable so that tests never reach it.
@@ -182,10 +208,13 @@ type matchRun struct {
 	perRule map[string]int
 	rep     eventReport
 	err     error // first output error
+	done    bool  // the normal end has the summary to print
+
+	maxProblems int // bad lines listed; < 0 all
 }
 
 func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun {
-	r := &matchRun{x: x, flags: f, perRule: map[string]int{}, rep: eventReport{perTable: map[string]int{}}}
+	r := &matchRun{x: x, flags: f, perRule: map[string]int{}, rep: eventReport{perTable: map[string]int{}}, maxProblems: maxShownProblems}
 	r.out = bufio.NewWriterSize(stdout, 64<<10)
 	r.enc = json.NewEncoder(r.out)
 	r.stream = slices.Contains(f.events, "-")
@@ -214,7 +243,7 @@ type eventReport struct {
 }
 
 func (r *matchRun) problem(msg string) {
-	if len(r.rep.problems) < maxShownProblems {
+	if r.maxProblems < 0 || len(r.rep.problems) < r.maxProblems {
 		r.rep.problems = append(r.rep.problems, msg)
 	}
 }

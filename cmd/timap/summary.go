@@ -7,52 +7,36 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"timap/connectors/files"
 	"timap/engine"
 )
 
-func printSummary(w io.Writer, irep *files.IndicatorReport, ures engine.UpsertResult, loadTime time.Duration,
-	erep *eventReport, perRule map[string]int, ruleSet []*engine.Rule, x *engine.Executor) {
-	fmt.Fprintf(w, "indicators: %d files (%d unreadable), %d indicators loaded in %s, %d distinct after newest-version-wins, %d revoked\n",
-		irep.Files, irep.FileErrors, irep.Indicators, loadTime.Round(time.Millisecond),
-		ures.Added+ures.Updated+ures.Revoked, ures.Revoked)
+func printSummary(w io.Writer, irep *files.IndicatorReport, st engine.Stats, loadTime time.Duration,
+	erep *eventReport, perRule map[string]int, ruleSet []*engine.Rule, x *engine.Executor, examples int) {
+	fmt.Fprintf(w, "indicators: %d files (%d unreadable), %d indicators loaded in %s, %d distinct ids (newest version wins), %d revoked\n",
+		irep.Files, irep.FileErrors, irep.Indicators, loadTime.Round(time.Millisecond), st.Indicators, st.Indicators-st.Live)
+	for _, src := range irep.Sources {
+		fmt.Fprintf(w, "  %s\n", clean(src))
+	}
+	if irep.SourceErrors > 0 {
+		fmt.Fprintf(w, "  %d remote sources failed (see taxii-error below)\n", irep.SourceErrors)
+	}
 	if irep.Indicators == 0 {
 		fmt.Fprintln(w, "  warning: no indicators loaded: nothing can match")
 	}
-	fmt.Fprintf(w, "  observables:")
-	for t := engine.TypeIP; t <= engine.TypeFileHash; t++ {
-		fmt.Fprintf(w, " %s=%d", t, irep.Observables[t])
-	}
-	fmt.Fprintln(w)
+	printObservables(w, irep.Observables)
 	if irep.Unsupported+irep.Partial > 0 {
 		fmt.Fprintf(w, "  %d indicators have no value timap can index (they never match); %d are partially enforced (only their strongest value is matched; conditions such as file names, ports or time windows are not checked)\n",
 			irep.Unsupported, irep.Partial)
 	}
-	if len(irep.Rejected) > 0 {
-		// One line per reason with its count and first examples: a feed
-		// with 40,000 path-only lines must not hide a single bad file.
-		fmt.Fprintln(w, "  refused:")
-		for _, reason := range slices.Sorted(maps.Keys(irep.Rejected)) {
-			n := irep.Rejected[reason]
-			fmt.Fprintf(w, "    %-20s %d\n", reason, n)
-			shown := 0
-			for _, p := range irep.Problems {
-				if p.Reason == reason && shown < examplesPerReason {
-					shown++
-					fmt.Fprintf(w, "      %s\n", p.Message)
-				}
-			}
-			if n > shown {
-				fmt.Fprintf(w, "      … and %d more (timap indicators load prints them all)\n", n-shown)
-			}
-		}
-	}
+	printRefused(w, irep.Rejected, irep.Problems, examples)
 	rate := float64(erep.read) / max(erep.elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(w, "events: %d files (%d unreadable), %d rows read (%s), %d bad lines, %d matches, %.0f rows/s\n",
 		erep.files, erep.fileErrors, erep.read, countList(erep.perTable), erep.bad, erep.matches, rate)
 	for _, p := range erep.problems {
-		fmt.Fprintf(w, "    %s\n", p)
+		fmt.Fprintf(w, "    %s\n", clean(p))
 	}
 	if n := erep.bad + erep.fileErrors - len(erep.problems); n > 0 {
 		fmt.Fprintf(w, "    … and %d more\n", n)
@@ -72,6 +56,64 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, ures engine.UpsertRe
 			fmt.Fprintf(w, "  %5d  %s  %s\n", n, r.ID, r.Name)
 		}
 	}
+}
+
+// printObservables prints the admitted observables per type.
+func printObservables(w io.Writer, perType map[engine.ObservableType]int) {
+	fmt.Fprint(w, "  observables:")
+	for t := engine.TypeIP; t <= engine.TypeFileHash; t++ {
+		fmt.Fprintf(w, " %s=%d", t, perType[t])
+	}
+	fmt.Fprintln(w)
+}
+
+// printRefused prints one line per refusal reason with its count and up to
+// examples messages (all of them when examples < 0): a feed with 40,000
+// path-only lines must not hide a single bad file.
+func printRefused(w io.Writer, perReason map[string]int, problems []files.Problem, examples int) {
+	if len(perReason) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  refused:")
+	for _, reason := range slices.Sorted(maps.Keys(perReason)) {
+		n := perReason[reason]
+		fmt.Fprintf(w, "    %-20s %d\n", reason, n)
+		shown := 0
+		for _, p := range problems {
+			if p.Reason == reason && (examples < 0 || shown < examples) {
+				shown++
+				fmt.Fprintf(w, "      %s\n", clean(p.Message))
+			}
+		}
+		if n > shown {
+			fmt.Fprintf(w, "      … and %d more (--verbose lists them all)\n", n-shown)
+		}
+	}
+}
+
+// maxShownMessage bounds one problem line.
+const maxShownMessage = 400
+
+// clean makes a message safe for a terminal: control characters and
+// invalid UTF-8 from hostile input (feed lines, STIX ids, file names) are
+// escaped, and long messages are cut.
+func clean(msg string) string {
+	var b strings.Builder
+	for i, r := range msg {
+		if b.Len() > maxShownMessage {
+			fmt.Fprintf(&b, "… (%d bytes)", len(msg))
+			break
+		}
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(msg[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", msg[i])
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func countList(m map[string]int) string {

@@ -17,7 +17,7 @@ import (
 // that fails the run, as an unreadable indicator file does.
 func pullTAXII(path string, now time.Time, rep *files.IndicatorReport, add func([]*engine.Indicator)) {
 	fail := func(err error) {
-		rep.FileErrors++
+		rep.SourceErrors++
 		rep.NamedUnreadable++
 		rep.Rejected["taxii-error"]++
 		rep.Problems = append(rep.Problems, files.Problem{Reason: "taxii-error", Message: err.Error()})
@@ -34,11 +34,18 @@ func pullTAXII(path string, now time.Time, rep *files.IndicatorReport, add func(
 		Report: func(src taxii.Source, res *taxii.PullResult, err error) {
 			if res != nil {
 				rep.Indicators += len(res.Indicators)
-				for _, ind := range res.Indicators {
-					for _, o := range ind.Observables {
-						rep.Observables[o.Type]++
-					}
+				rep.Unsupported += res.Unsupported
+				rep.Partial += res.Partial
+				for t, n := range res.PerType {
+					rep.Observables[t] += n
 				}
+				for r, n := range res.PerReason {
+					rep.Rejected[r] += n
+				}
+				for _, p := range res.Problems {
+					rep.Problems = append(rep.Problems, files.Problem{Reason: p.Reason, Message: fmt.Sprintf("taxii %q: %v", src.Name, p.Error())})
+				}
+				rep.Sources = append(rep.Sources, fmt.Sprintf("taxii %q: %d indicators from %d pages", src.Name, len(res.Indicators), res.Pages))
 			}
 			if err != nil {
 				fail(fmt.Errorf("taxii %q: %w", src.Name, err))

@@ -100,8 +100,9 @@ func TestLoadIndicatorsDirectory(t *testing.T) {
 		rep.Rejected["non-routable"] != 1 || rep.Rejected["unreadable-file"] != 1 {
 		t.Errorf("report %+v", rep)
 	}
-	if _, err := LoadIndicators([]string{filepath.Join(dir, "missing")}, "auto", now, func([]*engine.Indicator) {}); err == nil {
-		t.Error("missing path accepted")
+	rep, err = LoadIndicators([]string{filepath.Join(dir, "missing"), filepath.Join(dir, "c2.txt")}, "auto", now, func([]*engine.Indicator) {})
+	if err != nil || rep.NamedUnreadable != 1 || rep.Indicators != 2 {
+		t.Errorf("missing path next to a good one: %v %+v", err, rep)
 	}
 	if _, err := LoadIndicators([]string{dir}, "csv", now, func([]*engine.Indicator) {}); err == nil {
 		t.Error("unknown format accepted")

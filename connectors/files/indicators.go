@@ -24,6 +24,10 @@ type IndicatorReport struct {
 	// NamedUnreadable the FileErrors among files named directly (not found
 	// by walking a directory): a run should fail on those.
 	Files, FileErrors, NamedUnreadable int
+	// Sources describes each remote source pulled (TAXII), one line each,
+	// and SourceErrors counts those that failed.
+	Sources      []string
+	SourceErrors int
 	// Indicators is the number of indicators loaded (one per IndicatorId
 	// and file), Unsupported those with nothing indexable, Partial those
 	// with conditions timap cannot enforce.
@@ -49,8 +53,9 @@ var Formats = []string{"auto", "stix", "feed"}
 // LoadIndicators loads every file named by paths (a directory is walked
 // recursively; dot files and *.md are skipped) and hands each file's
 // indicators to add. format is "auto" (STIX for *.json, a flat feed
-// otherwise), "stix" or "feed". now is the ingest time. The error is
-// non-nil only for a path that does not exist.
+// otherwise), "stix" or "feed". now is the ingest time. A path that does
+// not exist or cannot be read is a problem in the report (NamedUnreadable);
+// the error is non-nil only for an unknown format.
 func LoadIndicators(paths []string, format string, now time.Time, add func([]*engine.Indicator)) (*IndicatorReport, error) {
 	if !slices.Contains(Formats, format) {
 		return nil, fmt.Errorf("unknown indicator format %q (want %s)", format, strings.Join(Formats, ", "))
@@ -59,7 +64,12 @@ func LoadIndicators(paths []string, format string, now time.Time, add func([]*en
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return rep, err
+			// Reported and counted; the other paths still load.
+			rep.FileErrors++
+			rep.NamedUnreadable++
+			rep.Rejected["unreadable-file"]++
+			rep.Problems = append(rep.Problems, Problem{"unreadable-file", err.Error()})
+			continue
 		}
 		if !st.IsDir() {
 			rep.Files++

@@ -2,6 +2,7 @@ package stix
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -281,6 +282,7 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 	}
 	atoms, cov := p.Atoms()
 	groups := map[int][]engine.Observable{}
+	refused := map[int][]string{} // values of a group that were not admitted
 	var order []int
 	mapped := false // some atom named an observable timap indexes
 	for _, a := range atoms {
@@ -300,19 +302,26 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 		}
 		for _, v := range a.Values {
 			obs, err := engine.NewObservable(t, column, v, hashType)
-			if err != nil && t == engine.TypeIP && strings.HasPrefix(a.Path, "network-traffic:") {
-				// src_ref/dst_ref may point at a domain-name object.
+			var re *engine.RejectError
+			if errors.As(err, &re) && re.Reason == "invalid-ip" && strings.HasPrefix(a.Path, "network-traffic:") {
+				// src_ref/dst_ref may point at a domain-name object; only
+				// a value that is no IP at all is read as one (a refused
+				// IP stays refused).
 				if d, derr := engine.NewObservable(engine.TypeDomain, "DomainName", v, ""); derr == nil {
 					obs, err = d, nil
 				}
 			}
 			if err != nil {
 				reason := "invalid-value"
-				if re, ok := err.(*engine.RejectError); ok {
+				if errors.As(err, &re) {
 					reason = re.Reason
 				}
 				res.problem(o.ID, reason, err)
+				refused[a.Group] = append(refused[a.Group], a.Path+" = "+v)
 				continue
+			}
+			if slices.Contains(groups[a.Group], obs) {
+				continue // the same value twice in one group
 			}
 			if _, seen := groups[a.Group]; !seen {
 				order = append(order, a.Group)
@@ -322,6 +331,11 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 	}
 	for _, g := range order {
 		obs := groups[g]
+		if len(refused[g]) > 0 && groupIsAnd(atoms, g) {
+			// The group needs every value; a refused one is not enforced.
+			ind.PartiallyEnforced = true
+			ind.Unenforced = append(ind.Unenforced, refused[g]...)
+		}
 		if len(obs) > 1 && groupIsAnd(atoms, g) {
 			best := obs[0]
 			for _, x := range obs[1:] {
@@ -337,7 +351,11 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 			ind.PartiallyEnforced = true
 			obs = []engine.Observable{best}
 		}
-		ind.Observables = append(ind.Observables, obs...)
+		for _, x := range obs {
+			if !slices.Contains(ind.Observables, x) { // [a = x] OR [a = x]
+				ind.Observables = append(ind.Observables, x)
+			}
+		}
 	}
 	if len(cov.Partial) > 0 {
 		ind.PartiallyEnforced = true
@@ -348,9 +366,18 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 		if !mapped {
 			// Values that were refused are already reported with their
 			// own reason (non-routable, invalid-hash…).
-			res.problem(o.ID, "unsupported-pattern", fmt.Errorf("nothing indexable in %s", o.Pattern))
+			res.problem(o.ID, "unsupported-pattern", fmt.Errorf("nothing indexable in %s", shorten(o.Pattern)))
 		}
 	}
+}
+
+// shorten cuts a pattern for a message.
+func shorten(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + fmt.Sprintf("… (%d bytes)", len(s))
 }
 
 // groupIsAnd reports whether group g holds several distinct comparisons

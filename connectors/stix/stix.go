@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,13 +51,25 @@ type Problem struct {
 
 func (p Problem) Error() string {
 	var re *engine.RejectError
+	id := printableID(p.ID)
 	switch {
 	case p.Err == nil:
-		return fmt.Sprintf("%s: %s", p.ID, p.Reason)
+		return fmt.Sprintf("%s: %s", id, p.Reason)
 	case errors.As(p.Err, &re):
-		return fmt.Sprintf("%s: %v", p.ID, p.Err) // already names the reason
+		return fmt.Sprintf("%s: %v", id, p.Err) // already names the reason
 	}
-	return fmt.Sprintf("%s: %s: %v", p.ID, p.Reason, p.Err)
+	return fmt.Sprintf("%s: %s: %v", id, p.Reason, p.Err)
+}
+
+// printableID quotes an object id that holds anything but printable
+// ASCII, so a hostile document cannot drive the reader's terminal.
+func printableID(id string) string {
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] >= 0x7f {
+			return strconv.QuoteToASCII(id)
+		}
+	}
+	return id
 }
 
 // Result is what a Load produced.
@@ -132,7 +145,7 @@ func Load(data []byte, opts Options) (*Result, error) {
 		if o.ID == "" {
 			// Every STIX object has an id; without one, versions of an
 			// indicator cannot be told apart from other indicators.
-			res.problem(fmt.Sprintf("#%d", i), "missing-id", fmt.Errorf("%s object without an id", o.Type))
+			res.problem(fmt.Sprintf("#%d", i), "missing-id", fmt.Errorf("%s object without an id", strconv.QuoteToASCII(o.Type)))
 			continue
 		}
 		objs = append(objs, o)

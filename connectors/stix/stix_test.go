@@ -223,3 +223,42 @@ func sum(m map[string]int) int {
 	}
 	return n
 }
+
+// TestNoWidening pins trial findings: refused values never turn into
+// something broader, and an AND that lost a value is flagged.
+func TestNoWidening(t *testing.T) {
+	ind := func(id, pattern string) string {
+		return `{"type":"indicator","spec_version":"2.1","id":"indicator--` + id + `","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","valid_from":"2026-01-01T00:00:00Z","pattern_type":"stix","pattern":"` + pattern + `"}`
+	}
+	doc := "[" + strings.Join([]string{
+		ind("00000000-0000-4000-8000-0000000000a1", "[network-traffic:dst_ref.value = '10.0.0.5']"),
+		ind("00000000-0000-4000-8000-0000000000a2", "[network-traffic:src_ref.value = '10.0.0.5' AND network-traffic:dst_ref.value = '185.220.101.25']"),
+		ind("00000000-0000-4000-8000-0000000000a3", "[ipv4-addr:value = '45.86.163.20' AND ipv4-addr:value = '10.0.0.1']"),
+		ind("00000000-0000-4000-8000-0000000000a4", "[network-traffic:dst_ref.value = 'c2.evil.example']"),
+		ind("00000000-0000-4000-8000-0000000000a5", "[domain-name:value = '203.0.113.9']"),
+		ind("00000000-0000-4000-8000-0000000000a6", "[ipv4-addr:value = '203.0.113.7' OR ipv4-addr:value = '203.0.113.7']"),
+	}, ",") + "]"
+	res, err := Load([]byte(doc), Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(n string) *engine.Indicator { return byID(res, "indicator--00000000-0000-4000-8000-0000000000"+n) }
+	if i := get("a1"); len(i.Observables) != 0 {
+		t.Errorf("private dst_ref became %v", values(i))
+	}
+	if i := get("a2"); !slices.Equal(values(i), []string{"NetworkDestinationIP=185.220.101.25"}) || !i.PartiallyEnforced {
+		t.Errorf("src private AND dst public: %v partial=%v", values(i), i.PartiallyEnforced)
+	}
+	if i := get("a3"); !slices.Equal(values(i), []string{"NetworkIP=45.86.163.20"}) || !i.PartiallyEnforced {
+		t.Errorf("AND with a refused value: %v partial=%v", values(i), i.PartiallyEnforced)
+	}
+	if i := get("a4"); !slices.Equal(values(i), []string{"DomainName=c2.evil.example"}) {
+		t.Errorf("dst_ref domain: %v", values(i))
+	}
+	if i := get("a5"); len(i.Observables) != 0 {
+		t.Errorf("IP literal admitted as a domain: %v", values(i))
+	}
+	if i := get("a6"); len(i.Observables) != 1 {
+		t.Errorf("duplicate value: %v", values(i))
+	}
+}

@@ -22,12 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -308,12 +310,21 @@ func tlsHint(err error) error {
 }
 
 // transient reports whether a transport error may go away on retry:
-// certificate and TLS alert errors (a refused client certificate) do not.
+// certificate and TLS alert errors (a refused client certificate), an
+// unknown host name and a refused connection do not — retrying them only
+// makes a misconfigured source take minutes to report.
 func transient(err error) bool {
 	var cv *tls.CertificateVerificationError
 	var ua x509.UnknownAuthorityError
 	var hn x509.HostnameError
 	var alert tls.AlertError
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return false
+	}
 	return !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn) && !errors.As(err, &alert)
 }
 

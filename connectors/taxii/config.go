@@ -16,12 +16,12 @@ import (
 // Sentinel's ThreatIntelligenceTaxii data connector (spec §4.2), so a
 // connector definition can be pasted in.
 var sourceKeys = map[string]string{
-	"name": "Name", "friendlyName": "Name",
-	"api_root": "APIRoot", "taxiiServer": "APIRoot",
-	"collection": "Collection", "collectionId": "Collection",
-	"username": "Username", "userName": "Username",
-	"lookback": "Lookback", "taxiiLookbackPeriod": "Lookback",
-	"poll": "Poll", "pollingFrequency": "Poll",
+	"name": "Name", "friendlyName": "Name", "friendly_name": "Name",
+	"api_root": "APIRoot", "taxiiServer": "APIRoot", "taxii_server": "APIRoot",
+	"collection": "Collection", "collectionId": "Collection", "collection_id": "Collection",
+	"username": "Username", "userName": "Username", "user_name": "Username",
+	"lookback": "Lookback", "taxiiLookbackPeriod": "Lookback", "taxii_lookback_period": "Lookback",
+	"poll": "Poll", "pollingFrequency": "Poll", "polling_frequency": "Poll",
 	"version": "Version", "password": "Password", "token": "Token",
 	"api_key_header": "APIKeyHeader", "api_key": "APIKey",
 	"client_cert": "ClientCert", "client_key": "ClientKey", "ca_file": "CAFile",
@@ -34,10 +34,12 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // sources or a mapping with one key, "sources", holding the list. Each
 // source is a mapping of the keys
 //
-//	name (friendlyName), api_root (taxiiServer), collection (collectionId),
-//	version, username (userName), password, token, api_key_header, api_key,
-//	client_cert, client_key, ca_file, lookback (taxiiLookbackPeriod),
-//	poll (pollingFrequency), spec_versions
+//	name (friendlyName, friendly_name), api_root (taxiiServer,
+//	taxii_server), collection (collectionId, collection_id), version,
+//	username (userName, user_name), password, token, api_key_header,
+//	api_key, client_cert, client_key, ca_file, lookback
+//	(taxiiLookbackPeriod, taxii_lookback_period), poll (pollingFrequency,
+//	polling_frequency), spec_versions
 //
 // with string values. "${NAME}" in a value is replaced by the environment
 // variable NAME, so secrets stay out of the file; an unset variable is an

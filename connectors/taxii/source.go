@@ -103,7 +103,12 @@ func (s *Source) validate(needCollection bool) error {
 		}
 		s.APIRoot = u.String()
 		if s.Name == "" {
+			// Host plus collection: two collections of one server get
+			// distinct names (and so distinct SourceSystems).
 			s.Name = u.Hostname()
+			if s.Collection != "" {
+				s.Name += " " + s.Collection
+			}
 		}
 	}
 	if s.Collection == "" {

@@ -12,7 +12,7 @@ func TestValidateDefaults(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := Source{Name: "taxii.example", APIRoot: "https://taxii.example:8443/api1/", Collection: "c1", Version: "2.1",
+	want := Source{Name: "taxii.example c1", APIRoot: "https://taxii.example:8443/api1/", Collection: "c1", Version: "2.1",
 		Lookback: "all", Poll: "hour", SpecVersions: "2.0,2.1"}
 	if s != want {
 		t.Errorf("got %+v\nwant %+v", s, want)
@@ -85,7 +85,7 @@ sources:
 		t.Errorf("second %+v", b)
 	}
 	// A bare list works too.
-	if srcs, err := ParseSources([]byte("- {api_root: 'http://h/r', collection: c}\n"), "inline"); err != nil || len(srcs) != 1 || srcs[0].Name != "h" {
+	if srcs, err := ParseSources([]byte("- {api_root: 'http://h/r', collection: c}\n"), "inline"); err != nil || len(srcs) != 1 || srcs[0].Name != "h c" {
 		t.Errorf("bare list: %v %v", srcs, err)
 	}
 }

@@ -20,6 +20,10 @@ type Alert struct {
 	SystemAlertId string
 	RuleId        string
 	AlertName     string
+	// AlertDescription is set for rules with a description template.
+	AlertDescription string `json:",omitempty"`
+	// AlertSeverity is the rule's severity, or computed from the
+	// indicator (SeverityBy, Sentinel's AlertPriority).
 	AlertSeverity string
 	Tactics       []string
 	Techniques    []string
@@ -196,7 +200,7 @@ func newAlert(m *Match, window time.Time) *Alert {
 		SystemAlertId:  SystemAlertID(r.ID, m.Ind.IndicatorId, m.Value, window),
 		RuleId:         r.ID,
 		AlertName:      r.Name,
-		AlertSeverity:  r.Severity,
+		AlertSeverity:  severityOf(r, m.Ind, m.Obs),
 		Tactics:        r.Tactics,
 		Techniques:     r.Techniques,
 		Table:          ev.Table,
@@ -220,6 +224,13 @@ func newAlert(m *Match, window time.Time) *Alert {
 		}
 		// Row values may alias the decoder's line buffer: copy them.
 		return strings.Clone(ev.Value(col))
+	}
+	if r.AlertNameTemplate != "" || r.AlertDescriptionTemplate != "" {
+		text := func(col string) string { return tiText(resolve(col)) }
+		if r.AlertNameTemplate != "" {
+			al.AlertName = renderTemplate(r.AlertNameTemplate, text)
+		}
+		al.AlertDescription = renderTemplate(r.AlertDescriptionTemplate, text)
 	}
 	if len(r.ProjectTI)+len(r.ProjectLog) > 0 {
 		al.ExtendedProperties = make(map[string]any, len(r.ProjectTI)+len(r.ProjectLog))

@@ -21,6 +21,8 @@ type Executor struct {
 	opts  ExecutorOptions
 	plans map[string]*tablePlan
 	rules []*Rule
+	// alertNames are the rules' names, to recognise timap's own alerts.
+	alertNames map[string]struct{}
 }
 
 // ExecutorOptions configure an Executor.
@@ -46,7 +48,7 @@ type rulePlan struct {
 // NewExecutor validates and compiles rules against the indicators of store.
 // Errors name the rule.
 func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, error) {
-	x := &Executor{store: store, opts: opts, plans: map[string]*tablePlan{}, rules: rules}
+	x := &Executor{store: store, opts: opts, plans: map[string]*tablePlan{}, rules: rules, alertNames: map[string]struct{}{}}
 	ids := map[string]bool{}
 	for _, r := range rules {
 		if err := r.compile(); err != nil {
@@ -56,51 +58,87 @@ func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, 
 			return nil, fmt.Errorf("rule %s: duplicate id", r.ID)
 		}
 		ids[r.ID] = true
-		tp := x.plans[r.Table]
-		if tp == nil {
-			tp = &tablePlan{needs: ColumnSet{}}
-			x.plans[r.Table] = tp
+		x.alertNames[r.Name] = struct{}{}
+		for _, table := range r.AllTables() {
+			x.plan(table, r)
 		}
-		rp := &rulePlan{rule: r, derive: r.Derive}
-		derived := map[string]bool{}
-		for _, d := range r.Derive {
-			derived[d.Column] = true
-			for _, a := range d.Args {
-				if !derived[a] {
-					tp.needs[a] = struct{}{}
-				}
-			}
-		}
-		need := func(col string) {
-			if !derived[col] {
-				tp.needs[col] = struct{}{}
-			}
-		}
-		for _, f := range r.Filters {
-			need(f.Column)
-		}
-		for _, c := range r.Candidates {
-			need(c.Column)
-			i := slices.Index(tp.cands, c)
-			if i < 0 {
-				i = len(tp.cands)
-				tp.cands = append(tp.cands, c)
-			}
-			rp.cands = append(rp.cands, i)
-		}
-		for _, col := range r.ProjectLog {
-			need(col)
-		}
-		for _, e := range r.Entities {
-			for _, id := range e.Identifiers {
-				if !IsTIColumn(id.Column) && id.Column != MatchedValueColumn {
-					need(id.Column)
-				}
-			}
-		}
-		tp.rules = append(tp.rules, rp)
 	}
 	return x, nil
+}
+
+// plan adds r to the plan of table.
+func (x *Executor) plan(table string, r *Rule) {
+	tp := x.plans[table]
+	if tp == nil {
+		tp = &tablePlan{needs: ColumnSet{}}
+		x.plans[table] = tp
+	}
+	rp := &rulePlan{rule: r, derive: r.Derive}
+	derived := map[string]bool{}
+	for _, d := range r.Derive {
+		derived[d.Column] = true
+		for _, a := range d.Args {
+			if !derived[a] {
+				tp.needs[a] = struct{}{}
+			}
+		}
+	}
+	need := func(col string) {
+		if !derived[col] {
+			tp.needs[col] = struct{}{}
+		}
+	}
+	for _, f := range r.Filters {
+		need(f.Column)
+	}
+	for _, c := range r.Candidates {
+		need(c.Column)
+		i := slices.Index(tp.cands, c)
+		if i < 0 {
+			i = len(tp.cands)
+			tp.cands = append(tp.cands, c)
+		}
+		rp.cands = append(rp.cands, i)
+	}
+	for _, col := range r.ProjectLog {
+		need(col)
+	}
+	for _, e := range r.Entities {
+		for _, id := range e.Identifiers {
+			if !IsTIColumn(id.Column) && id.Column != MatchedValueColumn {
+				need(id.Column)
+			}
+		}
+	}
+	for _, col := range templateColumns(r.AlertNameTemplate + r.AlertDescriptionTemplate) {
+		if !IsTIColumn(col) && col != MatchedValueColumn {
+			need(col)
+		}
+	}
+	if table == securityAlertTable {
+		need("AlertName")
+		need("ProviderName")
+	}
+	tp.rules = append(tp.rules, rp)
+}
+
+// securityAlertTable is where alerts land in Sentinel; rules reading it
+// must never match timap's own alerts (a TI rule matching its own alert
+// every hour forever is a known Sentinel bug).
+const securityAlertTable = "SecurityAlert"
+
+// ownAlert reports whether a SecurityAlert row is an alert of one of the
+// executor's rules.
+func (x *Executor) ownAlert(ev *Event) bool {
+	if strings.EqualFold(ev.Value("ProviderName"), "timap") {
+		return true
+	}
+	name := ev.Value("AlertName")
+	if _, ok := x.alertNames[name]; ok {
+		return true
+	}
+	// Sentinel's own TI rules are named "TI map …" (spec engine checklist 6).
+	return containsFoldASCII(name, "TI map")
 }
 
 // Tables returns the tables some rule reads, sorted.
@@ -186,7 +224,7 @@ func (x *Executor) NewMatcher() *Matcher { return &Matcher{x: x} }
 // It returns the number of matches.
 func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	tp := m.x.plans[ev.Table]
-	if tp == nil {
+	if tp == nil || (ev.Table == securityAlertTable && m.x.ownAlert(ev)) {
 		return 0
 	}
 	snap := m.x.store.Snapshot()
@@ -219,7 +257,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 			anyEarlier = anyEarlier || m.nonEmpty[ci]
 			for i := range m.hits {
 				h := &m.hits[i]
-				if h.cand != ci || !h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace) {
+				if h.cand != ci || !h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
 					continue
 				}
 				k := emitKey{h.p.Ind, h.value}
@@ -286,6 +324,20 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 				break
 			}
 			rest = tail
+		}
+	case "regex", "urls", "domains", "emails":
+		for _, loc := range c.re.FindAllStringSubmatchIndex(raw, -1) {
+			if lo, hi := loc[2*c.Group], loc[2*c.Group+1]; lo >= 0 {
+				m.lookupValue(ci, c.Type, c.Subdomains, raw[lo:hi], snap)
+			}
+		}
+	case "json_array", "json_field":
+		for _, v := range jsonValues(raw, c.Field) {
+			m.lookupValue(ci, c.Type, c.Subdomains, v, snap)
+		}
+	case "host_port":
+		if a, ok := ParseAddr(stripPort(strings.TrimSpace(raw))); ok {
+			m.lookupAddr(ci, a, snap)
 		}
 	case "url_host":
 		b, err := AppendURL(m.buf[:0], raw)

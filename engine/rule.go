@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +24,19 @@ type Rule struct {
 	Techniques []string
 	// Table is the log table the rule reads, e.g. "CommonSecurityLog".
 	Table string
+	// Tables are further tables read the same way (Sentinel rules that
+	// union SigninLogs with AADNonInteractiveUserSignInLogs).
+	Tables []string
+	// TIFilters must all hold for an indicator to be used by this rule
+	// (ConfidenceScore > 50, Description without "State: inactive;").
+	TIFilters []TIFilter
+	// SeverityBy, when set, computes AlertSeverity from a TI column.
+	SeverityBy *SeverityBy
+	// AlertNameTemplate and AlertDescriptionTemplate, when set, render the
+	// alert's name and description: {{Column}} is replaced by the value of
+	// a TI or row column (Sentinel's alertDetailsOverride).
+	AlertNameTemplate        string
+	AlertDescriptionTemplate string
 	// Filters must all hold for a row to be considered (the rule's scope).
 	Filters []Filter
 	// Derive computes extra columns from the row before candidates are
@@ -38,8 +52,43 @@ type Rule struct {
 	// Entities map alert entities to columns.
 	Entities []EntityMapping
 	// Notes document how the rule differs from Sentinel's (for `rules
-	// explain`).
-	Notes []string
+	// explain`); SentinelFile, SentinelDedup and Quirks describe the
+	// Sentinel original (its file name, result dedup key, and the quirks of
+	// spec "Consolidated quirks" timap fixes).
+	Notes         []string
+	SentinelFile  string
+	SentinelDedup []string
+	Quirks        []string
+}
+
+// AllTables returns Table and Tables.
+func (r *Rule) AllTables() []string {
+	return append([]string{r.Table}, r.Tables...)
+}
+
+// TIFilter is a condition on a ThreatIntelligenceIndicator column of the
+// matched indicator.
+type TIFilter struct {
+	Column string
+	// Op is one of ">", ">=", "<", "<=" (numbers), "==", "!=",
+	// "contains_cs", "!contains_cs" (case-sensitive text), "isnotempty".
+	Op    string
+	Value string
+}
+
+// SeverityBy maps a numeric TI column to a severity: the first step whose
+// Above the value exceeds wins, else Else (R20's AlertPriority: > 82 High,
+// > 74 Medium, else Low).
+type SeverityBy struct {
+	Column string
+	Steps  []SeverityStep
+	Else   string
+}
+
+// SeverityStep is one threshold of SeverityBy.
+type SeverityStep struct {
+	Above    float64
+	Severity string
 }
 
 // FilterOp is a scope-filter operator, named after the KQL operator it
@@ -141,7 +190,12 @@ type Candidate struct {
 	// Extract names how values are taken from the column: "" the whole
 	// value; "url_host" the host of the value read as a URL; "ipv4" every
 	// IPv4 address in free text; "first_ipv4" the first one; "split" the
-	// value split on Sep.
+	// value split on Sep; "regex" every match of Regex (group Group);
+	// "urls", "domains", "emails" every URL, domain name or e-mail address
+	// in free text; "json_array" every string of a JSON array;
+	// "json_field" the string at the dotted path Field of a JSON object or
+	// of each object of a JSON array; "host_port" an address written with
+	// a port and/or brackets ("203.0.113.9:443", "[::ffff:203.0.113.9]:443").
 	Extract string
 	Sep     string
 	// Fallback makes the candidate apply only when every earlier candidate
@@ -151,6 +205,14 @@ type Candidate struct {
 	// Subdomains (domain candidates) also matches indicators for any parent
 	// domain of the value below its public suffix.
 	Subdomains bool
+	// Regex and Group are the expression (RE2) and capture group of the
+	// "regex" extractor; every match is a value.
+	Regex string
+	Group int
+	// Field is the dotted path of the "json_field" extractor.
+	Field string
+
+	re *regexp.Regexp
 }
 
 // EntityMapping maps one alert entity (Sentinel entity types: "Account",
@@ -168,7 +230,14 @@ type Identifier struct {
 }
 
 // Extractors are the known Candidate.Extract names.
-var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split"}
+var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port"}
+
+// builtinRegex are the free-text extractors' expressions.
+var builtinRegex = map[string]*regexp.Regexp{
+	"urls":    regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s"'<>\\\])}|,;]+`),
+	"domains": regexp.MustCompile(`(?i)\b(?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})\b`),
+	"emails":  regexp.MustCompile(`(?i)\b[a-z0-9._%+-]+@(?:[a-z0-9-]+\.)+[a-z]{2,63}\b`),
+}
 
 // DeriveFuncs are the known Derivation.Func names with their arity.
 var DeriveFuncs = map[string]int{
@@ -212,6 +281,30 @@ func (r *Rule) compile() error {
 			return fmt.Errorf("rule %s: unknown filter operator %q", r.ID, f.Op)
 		}
 	}
+	for _, f := range r.TIFilters {
+		if !IsTIColumn(f.Column) {
+			return fmt.Errorf("rule %s: ti filter: %q is not a TI column", r.ID, f.Column)
+		}
+		switch f.Op {
+		case ">", ">=", "<", "<=":
+			if _, err := strconv.ParseFloat(f.Value, 64); err != nil {
+				return fmt.Errorf("rule %s: ti filter %s %s: %q is not a number", r.ID, f.Column, f.Op, f.Value)
+			}
+		case "==", "!=", "contains_cs", "!contains_cs", "isnotempty":
+		default:
+			return fmt.Errorf("rule %s: ti filter %s: unknown operator %q", r.ID, f.Column, f.Op)
+		}
+	}
+	if sb := r.SeverityBy; sb != nil {
+		if !IsTIColumn(sb.Column) {
+			return fmt.Errorf("rule %s: severity_by: %q is not a TI column", r.ID, sb.Column)
+		}
+		for _, sev := range append(stepSeverities(sb.Steps), sb.Else) {
+			if !validSeverity(sev) {
+				return fmt.Errorf("rule %s: severity_by: %q is not Informational, Low, Medium or High", r.ID, sev)
+			}
+		}
+	}
 	for _, d := range r.Derive {
 		n, ok := DeriveFuncs[d.Func]
 		if !ok {
@@ -221,7 +314,25 @@ func (r *Rule) compile() error {
 			return fmt.Errorf("rule %s: %s takes %d columns, got %d", r.ID, d.Func, n, len(d.Args))
 		}
 	}
-	for _, c := range r.Candidates {
+	for i := range r.Candidates {
+		c := &r.Candidates[i]
+		switch c.Extract {
+		case "regex":
+			re, err := regexp.Compile(c.Regex)
+			if err != nil {
+				return fmt.Errorf("rule %s: candidate %s: regex: %v", r.ID, c.Column, err)
+			}
+			if c.Group < 0 || c.Group > re.NumSubexp() {
+				return fmt.Errorf("rule %s: candidate %s: regex has no group %d", r.ID, c.Column, c.Group)
+			}
+			c.re = re
+		case "urls", "domains", "emails":
+			c.re = builtinRegex[c.Extract]
+		case "json_field":
+			if c.Field == "" {
+				return fmt.Errorf("rule %s: candidate %s: json_field needs a field", r.ID, c.Column)
+			}
+		}
 		known := false
 		for _, e := range Extractors {
 			known = known || e == c.Extract
@@ -240,6 +351,18 @@ func (r *Rule) compile() error {
 		}
 	}
 	return nil
+}
+
+func stepSeverities(steps []SeverityStep) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Severity)
+	}
+	return out
+}
+
+func validSeverity(s string) bool {
+	return s == "Informational" || s == "Low" || s == "Medium" || s == "High"
 }
 
 // ValidateRule checks r as NewExecutor would, so that a rule file can be

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -37,7 +38,12 @@ type file struct {
 	Tactics     []string    `yaml:"tactics"`
 	Techniques  []string    `yaml:"techniques"`
 	Table       string      `yaml:"table"`
+	Tables      []string    `yaml:"tables"`
 	Filters     []filter    `yaml:"filters"`
+	TIFilters   []tiFilter  `yaml:"ti_filters"`
+	SeverityBy  *severityBy `yaml:"severity_by"`
+	AlertName   string      `yaml:"alert_name"`
+	AlertDesc   string      `yaml:"alert_description"`
 	Derive      []derive    `yaml:"derive"`
 	Candidates  []candidate `yaml:"candidates"`
 	Project     struct {
@@ -55,6 +61,21 @@ type filter struct {
 	Values []string `yaml:"values"`
 }
 
+type tiFilter struct {
+	Column string `yaml:"column"`
+	Op     string `yaml:"op"`
+	Value  string `yaml:"value"`
+}
+
+type severityBy struct {
+	Column string `yaml:"column"`
+	Above  []struct {
+		Value    float64 `yaml:"value"`
+		Severity string  `yaml:"severity"`
+	} `yaml:"above"`
+	Else string `yaml:"else"`
+}
+
 type derive struct {
 	Column string   `yaml:"column"`
 	Func   string   `yaml:"func"`
@@ -68,6 +89,9 @@ type candidate struct {
 	Sep        string `yaml:"sep"`
 	Fallback   bool   `yaml:"fallback"`
 	Subdomains bool   `yaml:"subdomains"`
+	Regex      string `yaml:"regex"`
+	Group      int    `yaml:"group"`
+	Field      string `yaml:"field"`
 }
 
 type entity struct {
@@ -209,6 +233,17 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		ID: f.ID, Name: f.Name, Version: f.Version, Description: strings.TrimSpace(f.Description),
 		Severity: f.Severity, Tactics: f.Tactics, Techniques: f.Techniques, Table: f.Table,
 		ProjectTI: f.Project.TI, ProjectLog: f.Project.Log, Notes: f.Sentinel.Notes,
+		Tables: f.Tables, AlertNameTemplate: f.AlertName, AlertDescriptionTemplate: f.AlertDesc,
+		SentinelFile: f.Sentinel.File, SentinelDedup: f.Sentinel.Dedup, Quirks: f.Sentinel.Quirks,
+	}
+	for _, tf := range f.TIFilters {
+		r.TIFilters = append(r.TIFilters, engine.TIFilter{Column: tf.Column, Op: tf.Op, Value: tf.Value})
+	}
+	if sb := f.SeverityBy; sb != nil {
+		r.SeverityBy = &engine.SeverityBy{Column: sb.Column, Else: sb.Else}
+		for _, a := range sb.Above {
+			r.SeverityBy.Steps = append(r.SeverityBy.Steps, engine.SeverityStep{Above: a.Value, Severity: a.Severity})
+		}
 	}
 	for i, fl := range f.Filters {
 		field := fmt.Sprintf("filters[%d]", i)
@@ -236,8 +271,17 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		if c.Column == "" {
 			return nil, fail(field, "column is required")
 		}
+		if !slices.Contains(engine.Extractors, c.Extract) {
+			return nil, fail(field, "unknown extract %q (want one of %s)", c.Extract, strings.Join(engine.Extractors[1:], ", "))
+		}
+		if c.Extract == "regex" {
+			if _, err := regexp.Compile(c.Regex); err != nil {
+				return nil, fail(field, "regex: %v", err)
+			}
+		}
 		r.Candidates = append(r.Candidates, engine.Candidate{
 			Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
+			Regex: c.Regex, Group: c.Group, Field: c.Field,
 		})
 	}
 	for _, col := range f.Project.TI {
@@ -262,7 +306,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		r.Entities = append(r.Entities, em)
 	}
 	if err := engine.ValidateRule(r); err != nil {
-		return nil, &Error{File: name, Line: 1, Msg: err.Error()}
+		return nil, &Error{File: name, Line: 1, Msg: strings.TrimPrefix(err.Error(), "rule "+r.ID+": ")}
 	}
 	return r, nil
 }

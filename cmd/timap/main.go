@@ -23,7 +23,7 @@ var commands = []struct {
 }{
 	{"match", "match events from files against indicators from files; alerts as NDJSON on stdout", runMatch},
 	{"indicators", "load files or pull a TAXII collection; ThreatIntelligenceIndicator rows as NDJSON on stdout", runIndicators},
-	{"rules", "list the built-in rules (rules list)", runRules},
+	{"rules", "list, validate and explain rules (rules list|validate|explain)", runRules},
 }
 
 func main() {

@@ -258,3 +258,22 @@ func TestMatchNDJSONTypeDecidesTable(t *testing.T) {
 		t.Errorf("alerts %v, want %v\n%s", got, want, summary)
 	}
 }
+
+func TestRulesCommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"rules", "list"}, &out, &errb); code != 0 || strings.Count(out.String(), "\n") != 6 {
+		t.Errorf("rules list: %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"rules", "explain", "TI map File Hash to CommonSecurityLog Event"}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "the value of FileHash against filehash indicators") {
+		t.Errorf("rules explain: %d\n%s", code, out.String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("id: x\nname: X\nseverity: Low\ntable: T\ncandidates:\n  - {column: A, type: ip, extract: rot13}\n"), 0o600)
+	errb.Reset()
+	if code := run([]string{"rules", "validate", "../../rules/sentinel", dir}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), `bad.yaml:6: candidates[0]: unknown extract "rot13"`) {
+		t.Errorf("rules validate: %d\n%s", code, errb.String())
+	}
+}

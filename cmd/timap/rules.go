@@ -5,25 +5,150 @@ import (
 	"io"
 	"strings"
 
+	"timap/engine"
 	"timap/rules"
 )
 
+const rulesUsage = `usage:
+  timap rules list                 the built-in rules: id, table, name, what they look up
+  timap rules validate PATH...     check rule files or directories (file:line: field: why)
+  timap rules explain ID|NAME      what a built-in rule reads, matches and emits, and how it differs from Sentinel`
+
 func runRules(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "list" {
-		fmt.Fprintln(stderr, "usage: timap rules list")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, rulesUsage)
 		return 2
 	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, rulesUsage)
+		return 0
+	case "list":
+		return rulesList(stdout, stderr)
+	case "validate":
+		return rulesValidate(args[1:], stdout, stderr)
+	case "explain":
+		if len(args) != 2 {
+			fmt.Fprintln(stderr, "usage: timap rules explain ID|NAME")
+			return 2
+		}
+		return rulesExplain(args[1], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "timap rules: unknown subcommand %q\n%s\n", args[0], rulesUsage)
+	return 2
+}
+
+func rulesList(stdout, stderr io.Writer) int {
 	rs, err := rules.Builtin()
 	if err != nil {
 		fmt.Fprintf(stderr, "timap rules: %v\n", err)
 		return 1
 	}
 	for _, r := range rs {
-		var types []string
+		var looks []string
 		for _, c := range r.Candidates {
-			types = append(types, c.Column+"→"+c.Type.String())
+			looks = append(looks, c.Column+"→"+c.Type.String())
 		}
-		fmt.Fprintf(stdout, "%s  %-18s %-50s %s\n", r.ID, r.Table, r.Name, strings.Join(types, ", "))
+		fmt.Fprintf(stdout, "%s  %-18s %-50s %s\n", r.ID, strings.Join(r.AllTables(), "+"), r.Name, strings.Join(looks, ", "))
 	}
 	return 0
+}
+
+// rulesValidate loads each path and reports every error; the rules that
+// load are also compiled together, as `match` would.
+func rulesValidate(paths []string, stdout, stderr io.Writer) int {
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "usage: timap rules validate PATH...")
+		return 2
+	}
+	rs, err := rules.Load(paths...)
+	if err == nil {
+		_, err = engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), rs, engine.ExecutorOptions{})
+	}
+	if err != nil {
+		for _, e := range unjoin(err) {
+			fmt.Fprintln(stderr, clean(e.Error()))
+		}
+		return 1
+	}
+	fmt.Fprintf(stdout, "%d rules valid\n", len(rs))
+	return 0
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func rulesExplain(key string, stdout, stderr io.Writer) int {
+	rs, err := rules.Builtin()
+	if err != nil {
+		fmt.Fprintf(stderr, "timap rules: %v\n", err)
+		return 1
+	}
+	for _, r := range rs {
+		if r.ID == key || strings.EqualFold(r.Name, key) {
+			explain(stdout, r)
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "timap rules explain: no built-in rule %q (timap rules list shows them)\n", key)
+	return 1
+}
+
+func explain(w io.Writer, r *engine.Rule) {
+	fmt.Fprintf(w, "%s — %s (version %s, severity %s)\n", r.ID, r.Name, r.Version, r.Severity)
+	if r.Description != "" {
+		fmt.Fprintf(w, "\n%s\n", r.Description)
+	}
+	fmt.Fprintf(w, "\nreads: %s\n", strings.Join(r.AllTables(), ", "))
+	for _, f := range r.Filters {
+		fmt.Fprintf(w, "  only rows where %s %s %s\n", f.Column, f.Op, strings.Join(f.Values, ", "))
+	}
+	for _, d := range r.Derive {
+		fmt.Fprintf(w, "  computes %s = %s(%s)\n", d.Column, d.Func, strings.Join(d.Args, ", "))
+	}
+	fmt.Fprintln(w, "matches:")
+	for _, c := range r.Candidates {
+		how := "the value"
+		switch c.Extract {
+		case "url_host":
+			how = "the host of the URL"
+		case "":
+		default:
+			how = "values extracted with " + c.Extract
+		}
+		line := fmt.Sprintf("  %s of %s against %s indicators", how, c.Column, c.Type)
+		if c.Subdomains {
+			line += " (and their parent domains)"
+		}
+		if c.Fallback {
+			line += ", only when the columns before it are empty"
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, f := range r.TIFilters {
+		fmt.Fprintf(w, "  using only indicators whose %s %s %s\n", f.Column, f.Op, f.Value)
+	}
+	fmt.Fprintf(w, "alerts carry: %s", strings.Join(append(append([]string{}, r.ProjectTI...), r.ProjectLog...), ", "))
+	var ents []string
+	for _, e := range r.Entities {
+		var ids []string
+		for _, id := range e.Identifiers {
+			ids = append(ids, id.Name+"="+id.Column)
+		}
+		ents = append(ents, e.Type+"{"+strings.Join(ids, ", ")+"}")
+	}
+	fmt.Fprintf(w, "\nentities: %s\n", strings.Join(ents, "; "))
+	if r.SentinelFile != "" {
+		fmt.Fprintf(w, "\nSentinel original: %s (one result per %s per hour)\n", r.SentinelFile, strings.Join(r.SentinelDedup, ", "))
+	}
+	if len(r.Quirks) > 0 {
+		fmt.Fprintf(w, "Sentinel quirks fixed here: %s\n", strings.Join(r.Quirks, ", "))
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  - %s\n", n)
+	}
 }

@@ -163,7 +163,9 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 				return err
 			}
 		}
-		if prod, err = kafka.NewProducer(ctx, kafka.ProducerConfig{Client: client, MaxBuffered: k.MaxBufferedAlerts, Linger: *k.Linger}); err != nil {
+		pc := kafka.ProducerConfig{Client: client, MaxBuffered: k.MaxBufferedAlerts, Linger: *k.Linger,
+			TopicMaxBytes: map[string]int32{cfg.State.Topic: cfg.State.MaxRecordBytes}}
+		if prod, err = kafka.NewProducer(ctx, pc); err != nil {
 			return err
 		}
 		defer prod.Close(k.ShutdownTimeout)

@@ -486,3 +486,56 @@ func TestRunEndToEndKcat(t *testing.T) {
 	}
 	runEndToEnd(t, kcatKit{})
 }
+
+// TestRunFilesEqualsMatch reads the events from a file: the alerts are
+// those of `timap match`, origins (file:line) included.
+func TestRunFilesEqualsMatch(t *testing.T) {
+	want := matchAlerts(t, "--indicators", "testdata/indicators.json", "../../examples/indicators", "--events", "testdata/events.cef", "../../examples/events/firewall.cef")
+	var stdout, stderr bytes.Buffer
+	code := runStream(context.Background(), []string{"--indicators", "testdata/indicators.json", "../../examples/indicators",
+		"--events", "testdata/events.cef", "../../examples/events/firewall.cef", "--now", runNow}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	got := decodeAlerts(t, stdout.Bytes())
+	for _, a := range got {
+		if w, ok := want[a.SystemAlertId]; ok && w.Origin != a.Origin {
+			t.Errorf("alert %s: origin %s, match says %s", a.SystemAlertId, a.Origin, w.Origin)
+		}
+	}
+	compareWithMatch(t, want, got, nil)
+}
+
+// TestRunConfigErrors: configuration mistakes exit with status 2 and
+// name the file and line.
+func TestRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", write("a.yaml", "events:\n  - type: stdin\n    topic: x\n")}, `a.yaml:3: unknown key "topic" in events[0]`},
+		{[]string{"--config", write("b.yaml", "indicators:\n  sources:\n    - name: m\n      type: misp\n")}, "b.yaml:4: indicators.sources[0].type: misp"},
+		{[]string{"--config", write("c.yaml", "kafka:\n  group: g\n")}, "c.yaml:1: kafka.brokers: at least one broker is required"},
+		{[]string{"--config", write("d.yaml", "kafka:\n  brokers: [\"${TIMAP_NO_SUCH_VARIABLE}\"]\n")}, "d.yaml:2: kafka.brokers[0]: environment variable TIMAP_NO_SUCH_VARIABLE is not set"},
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "missing.yaml"},
+		{[]string{"--now", "yesterday"}, "--now"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := runStream(context.Background(), c.args, strings.NewReader(""), &stdout, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := runStream(context.Background(), []string{"--config", "../../examples/run/embedded.yaml", "--check"}, nil, &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "configuration OK") {
+		t.Errorf("--check: exit %d %s %s", code, stdout.String(), stderr.String())
+	}
+}

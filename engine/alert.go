@@ -88,6 +88,15 @@ func (e *Entity) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// rowValue is a row column of a match: the row's own, else its join
+// partner's.
+func rowValue(m *Match, col string) string {
+	if v, ok := m.Event.Get(col); ok || m.Joined == nil {
+		return v
+	}
+	return m.Joined.Value(col)
+}
+
 // tiColumns resolves ThreatIntelligenceIndicator column names (spec §3.1)
 // on a matched indicator.
 var tiColumns = map[string]func(ind *Indicator, obs *Observable) any{
@@ -223,7 +232,7 @@ func newAlert(m *Match, window time.Time) *Alert {
 			return f(m.Ind, m.Obs)
 		}
 		// Row values may alias the decoder's line buffer: copy them.
-		return strings.Clone(ev.Value(col))
+		return strings.Clone(rowValue(m, col))
 	}
 	if r.AlertNameTemplate != "" || r.AlertDescriptionTemplate != "" {
 		text := func(col string) string { return tiText(resolve(col)) }
@@ -238,7 +247,7 @@ func newAlert(m *Match, window time.Time) *Alert {
 			al.ExtendedProperties[col] = resolve(col)
 		}
 		for _, col := range r.ProjectLog {
-			al.ExtendedProperties[col] = strings.Clone(ev.Value(col))
+			al.ExtendedProperties[col] = strings.Clone(rowValue(m, col))
 		}
 	}
 	for _, em := range r.Entities {

@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Field is one decoded column of a log row: a Sentinel column name
 // (for example "SourceIP", "RequestURL") and its text value.
@@ -83,4 +86,15 @@ func (s ColumnSet) Has(column string) bool {
 	}
 	_, ok := s[column]
 	return ok
+}
+
+// Clone returns a copy of e that owns its strings, for rows kept beyond the
+// decoder's next line (rows waiting for a join).
+func (e *Event) Clone() *Event {
+	c := &Event{Table: e.Table, TimeGenerated: e.TimeGenerated, Origin: e.Origin, Offset: e.Offset}
+	c.fields = make([]Field, len(e.fields))
+	for i, f := range e.fields {
+		c.fields[i] = Field{f.Column, strings.Clone(f.Value)}
+	}
+	return c
 }

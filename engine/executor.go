@@ -37,6 +37,8 @@ type tablePlan struct {
 	needs ColumnSet
 	cands []Candidate // distinct candidates of the table's rules
 	rules []*rulePlan
+	// partners are the rules that join with this table.
+	partners []*Rule
 }
 
 type rulePlan struct {
@@ -62,17 +64,33 @@ func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, 
 		for _, table := range r.AllTables() {
 			x.plan(table, r)
 		}
+		if j := r.Join; j != nil {
+			tp := x.tablePlan(j.Table)
+			tp.partners = append(tp.partners, r)
+			tp.needs[j.On] = struct{}{}
+			for _, f := range j.Filters {
+				tp.needs[f.Column] = struct{}{}
+			}
+			for _, c := range j.Columns {
+				tp.needs[c] = struct{}{}
+			}
+		}
 	}
 	return x, nil
 }
 
-// plan adds r to the plan of table.
-func (x *Executor) plan(table string, r *Rule) {
+func (x *Executor) tablePlan(table string) *tablePlan {
 	tp := x.plans[table]
 	if tp == nil {
 		tp = &tablePlan{needs: ColumnSet{}}
 		x.plans[table] = tp
 	}
+	return tp
+}
+
+// plan adds r to the plan of table.
+func (x *Executor) plan(table string, r *Rule) {
+	tp := x.tablePlan(table)
 	rp := &rulePlan{rule: r, derive: r.Derive}
 	derived := map[string]bool{}
 	for _, d := range r.Derive {
@@ -185,8 +203,11 @@ type Match struct {
 	Column string
 	// Value is the normalised observed value (MatchedValue).
 	Value string
-	// Event is the row; valid only during the emit callback.
+	// Event is the row; valid only during the emit callback (a match that
+	// waited for a join partner carries its own copy).
 	Event *Event
+	// Joined is the partner row of a rule with a Join, else nil.
+	Joined *Event
 }
 
 // Matcher matches rows for one goroutine; its scratch space makes the
@@ -201,6 +222,8 @@ type Matcher struct {
 	emitted  []emitKey
 	derived  []byte // derived column values of the current row
 	m        Match
+	joins    map[*Rule]*joinState
+	clone    *Event // the current row's clone, made once for parked matches
 }
 
 type hit struct {
@@ -233,7 +256,14 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	m.done = resetBools(m.done, n)
 	m.nonEmpty = resetBools(m.nonEmpty, n)
 	m.derived = m.derived[:0]
+	m.clone = nil
 	count := 0
+	for _, r := range tp.partners {
+		for _, jm := range m.join(r).partnerRow(ev) {
+			emit(jm)
+			count++
+		}
+	}
 	for _, rp := range tp.rules {
 		if !filtersHold(rp.rule.Filters, ev) {
 			continue
@@ -266,12 +296,41 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 				}
 				m.emitted = append(m.emitted, k)
 				m.m = Match{Rule: rp.rule, Ind: h.p.Ind, Obs: h.p.Obs, Column: c.Column, Value: h.value, Event: ev}
+				if rp.rule.Join != nil {
+					if m.m.Joined = m.join(rp.rule).primaryMatch(&m.m, m.cloneRow(ev)); m.m.Joined == nil {
+						continue // parked until its partner row comes
+					}
+				}
 				emit(&m.m)
 				count++
 			}
 		}
 	}
 	return count
+}
+
+// join returns the matcher's state of r's join.
+func (m *Matcher) join(r *Rule) *joinState {
+	if m.joins == nil {
+		m.joins = map[*Rule]*joinState{}
+	}
+	js := m.joins[r]
+	if js == nil {
+		js = newJoinState(r.Join)
+		m.joins[r] = js
+	}
+	return js
+}
+
+// cloneRow returns a function giving one clone of ev per row, however many
+// matches of it are parked.
+func (m *Matcher) cloneRow(ev *Event) func() *Event {
+	return func() *Event {
+		if m.clone == nil {
+			m.clone = ev.Clone()
+		}
+		return m.clone
+	}
 }
 
 func resetBools(b []bool, n int) []bool {

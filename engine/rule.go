@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Rule is one analytic rule as the executor runs it: which table it reads,
@@ -32,6 +33,10 @@ type Rule struct {
 	TIFilters []TIFilter
 	// SeverityBy, when set, computes AlertSeverity from a TI column.
 	SeverityBy *SeverityBy
+	// Join, when set, makes a match count only when a row of a second table
+	// with the same key arrives within a window (R05/R37: EmailUrlInfo ⋈
+	// EmailEvents on NetworkMessageId, delivered mail only).
+	Join *Join
 	// AlertNameTemplate and AlertDescriptionTemplate, when set, render the
 	// alert's name and description: {{Column}} is replaced by the value of
 	// a TI or row column (Sentinel's alertDetailsOverride).
@@ -64,6 +69,26 @@ type Rule struct {
 // AllTables returns Table and Tables.
 func (r *Rule) AllTables() []string {
 	return append([]string{r.Table}, r.Tables...)
+}
+
+// Join joins a rule's matches with rows of a second table on a key
+// column. Either side may arrive first; a match waits at most Window (in
+// event time) for its partner row, and at most MaxPending matches and
+// MaxRows partner rows are kept (oldest dropped first). The partner row's
+// columns are available to projections, entities and templates.
+type Join struct {
+	// Table is the second table; On the key column, named the same in
+	// both tables.
+	Table, On string
+	// Filters must hold on the partner row (DeliveryAction !has Blocked).
+	Filters []Filter
+	// Window bounds how far apart in event time the two rows may be.
+	// Default 1 h.
+	Window time.Duration
+	// MaxPending and MaxRows bound the join state. Defaults 100,000 each.
+	MaxPending, MaxRows int
+	// Columns are the partner row's columns kept for the alert.
+	Columns []string
 }
 
 // TIFilter is a condition on a ThreatIntelligenceIndicator column of the
@@ -257,28 +282,30 @@ func (r *Rule) compile() error {
 		return fmt.Errorf("rule %s: no candidates", r.ID)
 	}
 	for i := range r.Filters {
-		f := &r.Filters[i]
-		switch f.Op {
-		case OpNotEmpty:
-		case OpMatchesRegex:
-			if len(f.Values) != 1 {
-				return fmt.Errorf("rule %s: filter %s matches needs one regex", r.ID, f.Column)
+		if err := compileFilter(r.ID, &r.Filters[i]); err != nil {
+			return err
+		}
+	}
+	if j := r.Join; j != nil {
+		if j.Table == "" || j.On == "" {
+			return fmt.Errorf("rule %s: join needs a table and an on column", r.ID)
+		}
+		if j.Table == r.Table {
+			return fmt.Errorf("rule %s: join with its own table", r.ID)
+		}
+		for i := range j.Filters {
+			if err := compileFilter(r.ID, &j.Filters[i]); err != nil {
+				return err
 			}
-			re, err := regexp.Compile(f.Values[0])
-			if err != nil {
-				return fmt.Errorf("rule %s: filter %s: %v", r.ID, f.Column, err)
-			}
-			f.re = re
-		case OpEquals, OpEqualsCS, OpNotEquals, OpHas, OpNotHas, OpStartsWith, OpNotStarts, OpContains:
-			if len(f.Values) != 1 {
-				return fmt.Errorf("rule %s: filter %s %s needs exactly one value", r.ID, f.Column, f.Op)
-			}
-		case OpIn, OpInCS:
-			if len(f.Values) == 0 {
-				return fmt.Errorf("rule %s: filter %s %s needs values", r.ID, f.Column, f.Op)
-			}
-		default:
-			return fmt.Errorf("rule %s: unknown filter operator %q", r.ID, f.Op)
+		}
+		if j.Window <= 0 {
+			j.Window = time.Hour
+		}
+		if j.MaxPending <= 0 {
+			j.MaxPending = 100000
+		}
+		if j.MaxRows <= 0 {
+			j.MaxRows = 100000
 		}
 	}
 	for _, f := range r.TIFilters {
@@ -363,6 +390,34 @@ func stepSeverities(steps []SeverityStep) []string {
 
 func validSeverity(s string) bool {
 	return s == "Informational" || s == "Low" || s == "Medium" || s == "High"
+}
+
+// compileFilter validates f and prepares its regular expression.
+func compileFilter(id string, f *Filter) error {
+	switch f.Op {
+	case OpNotEmpty:
+	case OpMatchesRegex:
+		if len(f.Values) != 1 {
+			return fmt.Errorf("rule %s: filter %s matches needs one regex", id, f.Column)
+		}
+		re, err := regexp.Compile(f.Values[0])
+		if err != nil {
+			return fmt.Errorf("rule %s: filter %s: %v", id, f.Column, err)
+		}
+		f.re = re
+	case OpEquals, OpEqualsCS, OpNotEquals, OpHas, OpNotHas, OpStartsWith, OpNotStarts, OpContains:
+		if len(f.Values) != 1 {
+			return fmt.Errorf("rule %s: filter %s %s needs exactly one value", id, f.Column, f.Op)
+		}
+	case OpIn, OpInCS:
+		if len(f.Values) == 0 {
+			return fmt.Errorf("rule %s: filter %s %s needs values", id, f.Column, f.Op)
+		}
+	default:
+		return fmt.Errorf("rule %s: unknown filter operator %q", id, f.Op)
+	}
+
+	return nil
 }
 
 // ValidateRule checks r as NewExecutor would, so that a rule file can be

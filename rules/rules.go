@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -44,6 +45,7 @@ type file struct {
 	SeverityBy  *severityBy `yaml:"severity_by"`
 	AlertName   string      `yaml:"alert_name"`
 	AlertDesc   string      `yaml:"alert_description"`
+	Join        *join       `yaml:"join"`
 	Derive      []derive    `yaml:"derive"`
 	Candidates  []candidate `yaml:"candidates"`
 	Project     struct {
@@ -59,6 +61,16 @@ type filter struct {
 	Op     string   `yaml:"op"`
 	Value  *string  `yaml:"value"`
 	Values []string `yaml:"values"`
+}
+
+type join struct {
+	Table      string   `yaml:"table"`
+	On         string   `yaml:"on"`
+	Window     string   `yaml:"window"`
+	Filters    []filter `yaml:"filters"`
+	Columns    []string `yaml:"columns"`
+	MaxPending int      `yaml:"max_pending"`
+	MaxRows    int      `yaml:"max_rows"`
 }
 
 type tiFilter struct {
@@ -236,6 +248,23 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		Tables: f.Tables, AlertNameTemplate: f.AlertName, AlertDescriptionTemplate: f.AlertDesc,
 		SentinelFile: f.Sentinel.File, SentinelDedup: f.Sentinel.Dedup, Quirks: f.Sentinel.Quirks,
 	}
+	if j := f.Join; j != nil {
+		r.Join = &engine.Join{Table: j.Table, On: j.On, Columns: j.Columns, MaxPending: j.MaxPending, MaxRows: j.MaxRows}
+		if j.Window != "" {
+			d, err := time.ParseDuration(j.Window)
+			if err != nil || d <= 0 {
+				return nil, fail("join", "window %q: want a positive duration such as 1h", j.Window)
+			}
+			r.Join.Window = d
+		}
+		for i, fl := range j.Filters {
+			ef, err := toFilter(fl)
+			if err != nil {
+				return nil, fail("join", "filters[%d]: %v", i, err)
+			}
+			r.Join.Filters = append(r.Join.Filters, ef)
+		}
+	}
 	for _, tf := range f.TIFilters {
 		r.TIFilters = append(r.TIFilters, engine.TIFilter{Column: tf.Column, Op: tf.Op, Value: tf.Value})
 	}
@@ -246,16 +275,9 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		}
 	}
 	for i, fl := range f.Filters {
-		field := fmt.Sprintf("filters[%d]", i)
-		ef := engine.Filter{Column: fl.Column, Op: engine.FilterOp(fl.Op), Values: fl.Values}
-		if fl.Value != nil {
-			if len(fl.Values) > 0 {
-				return nil, fail(field, "give value or values, not both")
-			}
-			ef.Values = []string{*fl.Value}
-		}
-		if fl.Column == "" {
-			return nil, fail(field, "column is required")
+		ef, err := toFilter(fl)
+		if err != nil {
+			return nil, fail(fmt.Sprintf("filters[%d]", i), "%v", err)
 		}
 		r.Filters = append(r.Filters, ef)
 	}
@@ -309,6 +331,21 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		return nil, &Error{File: name, Line: 1, Msg: strings.TrimPrefix(err.Error(), "rule "+r.ID+": ")}
 	}
 	return r, nil
+}
+
+// toFilter converts a filter of a rule file.
+func toFilter(fl filter) (engine.Filter, error) {
+	ef := engine.Filter{Column: fl.Column, Op: engine.FilterOp(fl.Op), Values: fl.Values}
+	if fl.Value != nil {
+		if len(fl.Values) > 0 {
+			return ef, errors.New("give value or values, not both")
+		}
+		ef.Values = []string{*fl.Value}
+	}
+	if fl.Column == "" {
+		return ef, errors.New("column is required")
+	}
+	return ef, nil
 }
 
 // fieldLines maps top-level keys ("filters") and list items

@@ -119,3 +119,31 @@ func TestLoadDirectoryCollectsErrors(t *testing.T) {
 		t.Errorf("Load: %d rules, err %v", len(rs), err)
 	}
 }
+
+func TestParseJoin(t *testing.T) {
+	src := `id: j
+name: J
+severity: Medium
+table: EmailUrlInfo
+candidates:
+  - {column: Url, type: url}
+join:
+  table: EmailEvents
+  on: NetworkMessageId
+  window: 30m
+  filters:
+    - {column: DeliveryAction, op: "!has", value: Blocked}
+  columns: [RecipientEmailAddress]
+`
+	r, err := Parse("j.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := r.Join; j == nil || j.Table != "EmailEvents" || j.On != "NetworkMessageId" || j.Window.Minutes() != 30 ||
+		j.Filters[0].Op != engine.OpNotHas || j.Columns[0] != "RecipientEmailAddress" {
+		t.Errorf("join %+v", r.Join)
+	}
+	if _, err := Parse("j.yaml", []byte(strings.Replace(src, "30m", "soon", 1))); err == nil || !strings.Contains(err.Error(), "j.yaml:7: join: window") {
+		t.Errorf("bad window: %v", err)
+	}
+}

@@ -54,6 +54,9 @@ type file struct {
 	} `yaml:"project"`
 	Entities []entity `yaml:"entities"`
 	Sentinel sentinel `yaml:"sentinel"`
+	// Columns declares (column: KQL type) the columns of a custom table
+	// timap has no schema of, or extra columns of a known one (tables.go).
+	Columns map[string]string `yaml:"columns"`
 }
 
 type filter struct {
@@ -329,6 +332,9 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	}
 	if err := engine.ValidateRule(r); err != nil {
 		return nil, &Error{File: name, Line: 1, Msg: strings.TrimPrefix(err.Error(), "rule "+r.ID+": ")}
+	}
+	if err := checkColumns(name, &root, &f, r); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

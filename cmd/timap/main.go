@@ -2,6 +2,7 @@
 // with the rules of Microsoft Sentinel's "TI map" analytics.
 //
 //	timap match --indicators PATH... --events PATH [--table NAME] [--now RFC3339]
+//	timap run [--config FILE] [--embedded-kafka]
 //	timap indicators load PATH...
 //	timap indicators pull taxii --api-root URL --collection ID [--state FILE]
 //	timap rules list
@@ -22,6 +23,7 @@ var commands = []struct {
 	run           func(args []string, stdout, stderr io.Writer) int
 }{
 	{"match", "match events from files against indicators from files; alerts as NDJSON on stdout", runMatch},
+	{"run", "stream events (Kafka, syslog, files, stdin) through the rules; alerts to Kafka, stdout or a file", runRun},
 	{"indicators", "load files or pull a TAXII collection; ThreatIntelligenceIndicator rows as NDJSON on stdout", runIndicators},
 	{"rules", "list, validate and explain rules (rules list|validate|explain)", runRules},
 }

@@ -142,8 +142,19 @@ func explain(w io.Writer, r *engine.Rule) {
 		ents = append(ents, e.Type+"{"+strings.Join(ids, ", ")+"}")
 	}
 	fmt.Fprintf(w, "\nentities: %s\n", strings.Join(ents, "; "))
+	if j := r.Join; j != nil {
+		fmt.Fprintf(w, "joins: %s on %s within %v", j.Table, j.On, j.Window)
+		for _, f := range j.Filters {
+			fmt.Fprintf(w, ", where %s %s %s", f.Column, f.Op, strings.Join(f.Values, ", "))
+		}
+		fmt.Fprintln(w)
+	}
 	if r.SentinelFile != "" {
-		fmt.Fprintf(w, "\nSentinel original: %s (one result per %s per hour)\n", r.SentinelFile, strings.Join(r.SentinelDedup, ", "))
+		dedup := "one result per " + strings.Join(r.SentinelDedup, ", ") + " per hour"
+		if len(r.SentinelDedup) == 0 {
+			dedup = "no result dedup"
+		}
+		fmt.Fprintf(w, "\nSentinel original: %s (%s)\n", r.SentinelFile, dedup)
 	}
 	if len(r.Quirks) > 0 {
 		fmt.Fprintf(w, "Sentinel quirks fixed here: %s\n", strings.Join(r.Quirks, ", "))

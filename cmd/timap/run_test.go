@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,6 +205,7 @@ log:
   level: warn
 kafka:
   partitions: 1
+  dead_letter_topic: timap.deadletter
   session_timeout: 6s
   heartbeat_interval: 500ms
 indicators:
@@ -467,6 +469,12 @@ func runEndToEnd(t *testing.T, kit kafkaKit) {
 	}
 	compareWithMatch(t, in.want, got, isProbe)
 	t.Logf("%d alert records for %d alerts of timap match", len(got), len(in.want))
+	// The bad CEF line and the bad NDJSON row, from two lanes: any order.
+	dead := kit.consume(t, r.addr, "timap.deadletter")
+	slices.SortFunc(dead, bytes.Compare)
+	if len(dead) != 2 || string(dead[0]) != "this line is not CEF" || !bytes.Contains(dead[1], []byte("broken")) {
+		t.Errorf("dead letters: %q", dead)
+	}
 	r.stop(t)
 	for _, want := range []string{"events.cef/0:", "events.ndjson/0:"} {
 		if !strings.Contains(r.stderr.String(), want) {

@@ -1,0 +1,341 @@
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"timap/engine"
+)
+
+// The column schemas of the tables rules read, one YAML file per table
+// (spec §3): table name, source, notes and column → KQL type.
+//
+//go:embed tables/*.yaml
+var tableFiles embed.FS
+
+// Table is the schema of one Log Analytics table or ASIM parser output.
+type Table struct {
+	Name string
+	// Source says where the column list comes from.
+	Source string
+	// Notes are remarks on the table's columns.
+	Notes string
+	// Columns maps every column name to its KQL type (string, int, long,
+	// real, bool, datetime, dynamic, guid).
+	Columns map[string]string
+}
+
+// Has reports whether the table has column.
+func (t *Table) Has(column string) bool {
+	_, ok := t.Columns[column]
+	return ok
+}
+
+// standardColumns are in every Log Analytics table (spec §3).
+var standardColumns = []string{"TenantId", "TimeGenerated", "Type", "SourceSystem"}
+
+// kqlTypes are the column types a schema may name.
+var kqlTypes = []string{"string", "int", "long", "real", "bool", "datetime", "dynamic", "guid"}
+
+type tableFile struct {
+	Table   string            `yaml:"table"`
+	Source  string            `yaml:"source"`
+	Notes   string            `yaml:"notes"`
+	Columns map[string]string `yaml:"columns"`
+}
+
+var loadTables = sync.OnceValues(func() (map[string]*Table, error) {
+	return readTables(tableFiles, "tables")
+})
+
+// Tables returns the built-in table schemas by table name. The map is
+// shared: callers must not change it.
+func Tables() (map[string]*Table, error) { return loadTables() }
+
+func readTables(fsys fs.FS, dir string) (map[string]*Table, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	ts := map[string]*Table{}
+	for _, e := range entries {
+		if e.IsDir() || path.Ext(e.Name()) != ".yaml" {
+			continue
+		}
+		name := path.Join(dir, e.Name())
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		t, err := parseTable(name, data)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := ts[t.Name]; dup {
+			return nil, &Error{File: name, Line: 1, Field: "table", Msg: fmt.Sprintf("%s defined twice", t.Name)}
+		}
+		ts[t.Name] = t
+	}
+	return ts, nil
+}
+
+// parseTable decodes one table schema file.
+func parseTable(name string, data []byte) (*Table, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f tableFile
+	if err := dec.Decode(&f); err != nil {
+		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
+	}
+	fail := func(field, format string, args ...any) error {
+		return &Error{File: name, Line: 1, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if f.Table == "" {
+		return nil, fail("table", "required")
+	}
+	if base := strings.TrimSuffix(path.Base(name), path.Ext(name)); base != f.Table {
+		return nil, fail("table", "%q in file %s.yaml: name the file after the table", f.Table, base)
+	}
+	t := &Table{Name: f.Table, Source: f.Source, Notes: f.Notes, Columns: f.Columns}
+	for col, typ := range f.Columns {
+		if !slices.Contains(kqlTypes, typ) {
+			return nil, fail("columns", "%s: type %q is not one of %s", col, typ, strings.Join(kqlTypes, ", "))
+		}
+	}
+	for _, col := range standardColumns {
+		if _, ok := f.Columns[col]; !ok {
+			return nil, fail("columns", "%s is missing (every table has %s)", col, strings.Join(standardColumns, ", "))
+		}
+	}
+	return t, nil
+}
+
+// checkColumns reports the first column r names that none of its tables
+// has: filter columns, derive arguments, candidate columns, project.log,
+// and the row columns of entities and of the alert name and description
+// templates. Columns a derivation computes count as present (after the
+// filters, which run first), and so do the partner columns a join keeps
+// (join.columns; the join's key, filters and columns are checked against
+// its table). A rule's own columns block adds columns to (or, for a table
+// timap has no schema of, defines) its tables. The rule's tables are read
+// as a union, so a column need only exist in one of them (SecurityEvent's
+// TargetUserName, WindowsEvent's EventData).
+func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
+	schemas, err := Tables()
+	if err != nil {
+		return err
+	}
+	fail := func(line int, field, format string, args ...any) error {
+		if line == 0 {
+			line = 1
+		}
+		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	for col, typ := range f.Columns {
+		if !slices.Contains(kqlTypes, typ) {
+			return fail(nodeLine(root, "columns", col), "columns", "%s: type %q is not one of %s", col, typ, strings.Join(kqlTypes, ", "))
+		}
+	}
+	var tables []*Table
+	for i, tn := range r.AllTables() {
+		if t := schemas[tn]; t != nil {
+			tables = append(tables, t)
+			continue
+		}
+		if len(f.Columns) > 0 {
+			continue
+		}
+		field, line := "table", nodeLine(root, "table")
+		if i > 0 {
+			field, line = fmt.Sprintf("tables[%d]", i-1), nodeLine(root, "tables", i-1)
+		}
+		return fail(line, field, "no schema for table %q (known: %s); declare the columns of a custom table under columns:",
+			tn, strings.Join(tableNames(schemas), ", "))
+	}
+	derived := map[string]bool{}
+	has := func(col string) bool {
+		if derived[col] {
+			return true
+		}
+		if _, ok := f.Columns[col]; ok {
+			return true
+		}
+		for _, t := range tables {
+			if t.Has(col) {
+				return true
+			}
+		}
+		return false
+	}
+	missing := func(line int, field, col string) error {
+		msg := fmt.Sprintf("%q is not a column of %s", col, strings.Join(r.AllTables(), " or "))
+		if r.Join != nil && field != "filters" && !strings.HasPrefix(field, "filters[") && !strings.HasPrefix(field, "candidates[") && !strings.HasPrefix(field, "derive[") {
+			msg += fmt.Sprintf(" nor a join column (%s)", strings.Join(r.Join.Columns, ", "))
+		}
+		if s := suggest(col, tables, f.Columns, derived); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fail(line, field, "%s", msg)
+	}
+	for i, fl := range r.Filters {
+		if !has(fl.Column) {
+			return missing(nodeLine(root, "filters", i), fmt.Sprintf("filters[%d]", i), fl.Column)
+		}
+	}
+	for i, d := range r.Derive {
+		for _, a := range d.Args {
+			if !has(a) {
+				return missing(nodeLine(root, "derive", i), fmt.Sprintf("derive[%d]", i), a)
+			}
+		}
+		derived[d.Column] = true
+	}
+	for i, c := range r.Candidates {
+		if !has(c.Column) {
+			return missing(nodeLine(root, "candidates", i), fmt.Sprintf("candidates[%d]", i), c.Column)
+		}
+	}
+	// A join's key must be in both tables; its filters and kept columns
+	// are the partner table's, and the kept columns count as row columns
+	// for projections, entities and templates.
+	if j := r.Join; j != nil {
+		jt := schemas[j.Table]
+		if jt == nil {
+			return fail(nodeLine(root, "join", "table"), "join", "no schema for table %q (known: %s)", j.Table, strings.Join(tableNames(schemas), ", "))
+		}
+		if !has(j.On) || !jt.Has(j.On) {
+			return fail(nodeLine(root, "join", "on"), "join", "%q is not a column of both %s and %s", j.On, strings.Join(r.AllTables(), " or "), j.Table)
+		}
+		for i, fl := range j.Filters {
+			if !jt.Has(fl.Column) {
+				return fail(nodeLine(root, "join", "filters", i), fmt.Sprintf("join.filters[%d]", i), "%q is not a column of %s", fl.Column, j.Table)
+			}
+		}
+		for i, col := range j.Columns {
+			if !jt.Has(col) {
+				return fail(nodeLine(root, "join", "columns", i), fmt.Sprintf("join.columns[%d]", i), "%q is not a column of %s", col, j.Table)
+			}
+		}
+		primary := has
+		has = func(col string) bool { return primary(col) || slices.Contains(j.Columns, col) }
+	}
+	for i, col := range r.ProjectLog {
+		if !has(col) {
+			return missing(nodeLine(root, "project", "log", i), fmt.Sprintf("project.log[%d]", i), col)
+		}
+	}
+	rowColumn := func(col string) bool {
+		return !engine.IsTIColumn(col) && col != engine.MatchedValueColumn
+	}
+	for i, e := range r.Entities {
+		for _, id := range e.Identifiers {
+			if rowColumn(id.Column) && !has(id.Column) {
+				return missing(nodeLine(root, "entities", i, "identifiers", id.Name), fmt.Sprintf("entities[%d]", i), id.Column)
+			}
+		}
+	}
+	for _, tpl := range []struct{ field, text string }{{"alert_name", r.AlertNameTemplate}, {"alert_description", r.AlertDescriptionTemplate}} {
+		for _, col := range templateColumns(tpl.text) {
+			if rowColumn(col) && !has(col) {
+				return missing(nodeLine(root, tpl.field), tpl.field, col)
+			}
+		}
+	}
+	return nil
+}
+
+// templateColumns lists the {{Column}} names of an alert template.
+func templateColumns(t string) []string {
+	var cols []string
+	for {
+		i := strings.Index(t, "{{")
+		if i < 0 {
+			return cols
+		}
+		j := strings.Index(t[i:], "}}")
+		if j < 0 {
+			return cols
+		}
+		cols = append(cols, strings.TrimSpace(t[i+2:i+j]))
+		t = t[i+j+2:]
+	}
+}
+
+// suggest returns a known column equal to col but for case, if any.
+func suggest(col string, tables []*Table, extra map[string]string, derived map[string]bool) string {
+	for c := range derived {
+		if strings.EqualFold(c, col) {
+			return c
+		}
+	}
+	for c := range extra {
+		if strings.EqualFold(c, col) {
+			return c
+		}
+	}
+	for _, t := range tables {
+		for _, c := range slices.Sorted(maps.Keys(t.Columns)) {
+			if strings.EqualFold(c, col) {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+func tableNames(ts map[string]*Table) []string {
+	var names []string
+	for n := range ts {
+		if n != "ThreatIntelligenceIndicator" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// nodeLine returns the line of the node at path below the document root:
+// strings select mapping keys, ints sequence items. A path that does not
+// resolve fully yields the line of its longest resolving prefix (0 when
+// not even the first key exists).
+func nodeLine(root *yaml.Node, path ...any) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for _, p := range path {
+		var next *yaml.Node
+		switch k := p.(type) {
+		case string:
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						line = n.Content[i].Line
+						next = n.Content[i+1]
+						break
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
+				next = n.Content[k]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}

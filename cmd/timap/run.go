@@ -217,7 +217,11 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 	}
 
 	runner := &pipeline.Runner{Stage: stage, Events: events, Indicators: inds, Leader: leader, Logger: log,
-		StatsInterval: *cfg.Log.StatsInterval, FlushTimeout: 30 * time.Second}
+		StatsInterval: *cfg.Log.StatsInterval, FlushTimeout: 30 * time.Second, ExpiryGrace: *cfg.Indicators.ExpiryGrace}
+	if !f.now.IsZero() {
+		fixed := f.now
+		runner.Now = func() time.Time { return fixed }
+	}
 	if *cfg.Log.StatsInterval == 0 {
 		runner.StatsInterval = -1
 	}

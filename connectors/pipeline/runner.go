@@ -81,6 +81,13 @@ type Runner struct {
 	StatsInterval time.Duration
 	// FlushTimeout bounds the final sink flush. Default 30 s.
 	FlushTimeout time.Duration
+	// ExpirySweep is how often indicators whose expiry plus ExpiryGrace
+	// has passed are dropped from the indexes (matching already ignores
+	// them; the sweep frees their memory). Default 10 min, negative never.
+	ExpirySweep time.Duration
+	ExpiryGrace time.Duration
+	// Now is the clock of the sweep; default time.Now.
+	Now func() time.Time
 }
 
 // Run syncs the indicator topic (or, without one, pulls every source
@@ -134,6 +141,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	if r.StatsInterval >= 0 {
 		bgWG.Go(func() { r.logStats(bg, log) })
+	}
+	if r.ExpirySweep >= 0 {
+		bgWG.Go(func() { r.sweepExpired(bg, log) })
 	}
 
 	err := r.runEvents(ctx, log)
@@ -269,6 +279,30 @@ func (r *Runner) logStats(ctx context.Context, log *slog.Logger) {
 		case <-t.C:
 			s := r.Stage.Stats()
 			log.Info("stats", "records", s.Records, "bad", s.Bad, "matches", s.Matches, "alerts", s.Alerts, "dead_letters", s.DeadLetters)
+		}
+	}
+}
+
+// sweepExpired drops expired indicators every ExpirySweep until ctx ends.
+func (r *Runner) sweepExpired(ctx context.Context, log *slog.Logger) {
+	every := r.ExpirySweep
+	if every == 0 {
+		every = 10 * time.Minute
+	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n := r.Indicators.Store.DropExpired(now(), r.ExpiryGrace); n > 0 {
+				log.Info("expired indicators dropped", "count", n)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,12 @@ type AggregatorOptions struct {
 	// closes windows. Nil Clock: no limit.
 	Clock     func() time.Time
 	MaxFuture time.Duration
+	// SentinelDedup groups alerts as the Sentinel originals de-duplicate
+	// their hourly results: by each rule's SentinelDedup columns
+	// (IndicatorId, a row column, else the matched value), carrying the
+	// latest row (compatibility mode). Off: by rule, indicator and value,
+	// carrying the first row.
+	SentinelDedup bool
 }
 
 // Aggregator turns matches into alerts, suppressing repeats within a
@@ -46,6 +53,29 @@ type Aggregator struct {
 type openAlert struct {
 	*Alert
 	emitted int
+	key     alertKey
+}
+
+// key is the group an alert of m belongs to.
+func (a *Aggregator) key(m *Match, start time.Time) alertKey {
+	k := alertKey{m.Rule.ID, m.Ind.IndicatorId, m.Value, start.UnixNano()}
+	if !a.opts.SentinelDedup || len(m.Rule.SentinelDedup) == 0 {
+		return k
+	}
+	k.ind, k.value = "", ""
+	var vals []string
+	for _, col := range m.Rule.SentinelDedup {
+		switch v, ok := m.Event.Get(col); {
+		case col == "IndicatorId":
+			k.ind = m.Ind.IndicatorId
+		case ok:
+			vals = append(vals, v)
+		default: // the rule's computed key (CS_ipEntity, Domain, …)
+			vals = append(vals, m.Value)
+		}
+	}
+	k.value = strings.Join(vals, "\x00")
+	return k
 }
 
 type alertKey struct {
@@ -66,17 +96,26 @@ func NewAggregator(opts AggregatorOptions, emit func(*Alert) error) *Aggregator 
 func (a *Aggregator) Add(m *Match) error {
 	t := m.Event.TimeGenerated
 	start := t.Truncate(a.opts.Window)
-	k := alertKey{m.Rule.ID, m.Ind.IndicatorId, m.Value, start.UnixNano()}
+	k := a.key(m, start)
 	if al := a.open[k]; al != nil {
 		al.EventCount++
 		if t.Before(al.StartTime) {
 			al.StartTime = t
 		}
 		if t.After(al.EndTime) {
+			if a.opts.SentinelDedup {
+				// The original keeps the latest row of the group.
+				latest := newAlert(m, start)
+				latest.SystemAlertId, latest.StartTime, latest.EventCount = al.SystemAlertId, al.StartTime, al.EventCount
+				al.Alert = latest
+			}
 			al.EndTime = t
 		}
 	} else {
-		al := &openAlert{Alert: newAlert(m, start)}
+		al := &openAlert{Alert: newAlert(m, start), key: k}
+		if a.opts.SentinelDedup {
+			al.SystemAlertId = SystemAlertID(k.rule, k.ind, k.value, start)
+		}
 		a.open[k] = al
 		if a.opts.EmitFirst {
 			al.emitted = 1
@@ -141,6 +180,9 @@ type OpenAlert struct {
 	// Emitted is the EventCount the alert had when last emitted; 0 if it
 	// was not emitted yet.
 	Emitted int
+	// KeyIndicator and KeyValue are the alert's group (IndicatorId and
+	// matched value, or the Sentinel dedup values).
+	KeyIndicator, KeyValue string
 }
 
 // State returns a copy of the aggregator's state, in a deterministic order.
@@ -148,7 +190,7 @@ func (a *Aggregator) State() AggregatorState {
 	st := AggregatorState{Watermark: a.watermark}
 	for _, al := range a.open {
 		c := *al.Alert
-		st.Open = append(st.Open, OpenAlert{Alert: &c, Emitted: al.emitted})
+		st.Open = append(st.Open, OpenAlert{Alert: &c, Emitted: al.emitted, KeyIndicator: al.key.ind, KeyValue: al.key.value})
 	}
 	slices.SortFunc(st.Open, func(x, y OpenAlert) int { return cmp.Compare(x.Alert.SystemAlertId, y.Alert.SystemAlertId) })
 	return st
@@ -161,6 +203,9 @@ func (a *Aggregator) Restore(st AggregatorState) {
 	for _, o := range st.Open {
 		al := *o.Alert
 		k := alertKey{al.RuleId, al.IndicatorId, al.MatchedValue, al.StartTime.Truncate(a.opts.Window).UnixNano()}
-		a.open[k] = &openAlert{Alert: &al, emitted: o.Emitted}
+		if o.KeyIndicator != "" || o.KeyValue != "" {
+			k.ind, k.value = o.KeyIndicator, o.KeyValue
+		}
+		a.open[k] = &openAlert{Alert: &al, emitted: o.Emitted, key: k}
 	}
 }

@@ -31,6 +31,10 @@ type ExecutorOptions struct {
 	// expiry (see Indicator.Live). Default 0: an indicator is dead once
 	// ExpirationDateTime has passed, as in Sentinel.
 	Grace time.Duration
+	// Compat runs the rules with Sentinel's semantics, quirks included
+	// (each rule's Compat block; for every rule the 14-day TI lookback on
+	// ingest time and one indicator per value, Q1). Off: timap's semantics.
+	Compat bool
 }
 
 type tablePlan struct {
@@ -61,6 +65,12 @@ func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, 
 		}
 		ids[r.ID] = true
 		x.alertNames[r.Name] = struct{}{}
+		if opts.Compat && r.Compat != nil {
+			if r.Compat.Never {
+				continue // the original never returns a row
+			}
+			r = r.compatView()
+		}
 		for _, table := range r.AllTables() {
 			x.plan(table, r)
 		}
@@ -228,7 +238,8 @@ type Matcher struct {
 
 type hit struct {
 	cand  int
-	value string
+	value string // normalised
+	raw   string // as the row wrote it (compat mode compares these)
 	p     Posting
 }
 
@@ -287,8 +298,11 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 			anyEarlier = anyEarlier || m.nonEmpty[ci]
 			for i := range m.hits {
 				h := &m.hits[i]
-				if h.cand != ci || !h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
+				if h.cand != ci || !m.live(rp.rule, h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
 					continue
+				}
+				if m.x.opts.Compat && !m.bestForValue(rp.rule, ci, i, ev, now) {
+					continue // innerunique: another indicator has this value
 				}
 				k := emitKey{h.p.Ind, h.value}
 				if slices.Contains(m.emitted, k) {
@@ -307,6 +321,33 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 		}
 	}
 	return count
+}
+
+// live applies the expiry and, in compat mode, the rule's compat checks.
+func (m *Matcher) live(r *Rule, h *hit, ev *Event, now time.Time) bool {
+	if !m.x.opts.Compat {
+		return h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace)
+	}
+	if !compatLive(h.p.Ind, r.Compat, ev.TimeGenerated, now) {
+		return false
+	}
+	return r.Compat == nil || compatHolds(r.Compat, h)
+}
+
+// bestForValue reports whether hit i is the one indicator the original
+// keeps for its value among the rule's live hits of candidate ci.
+func (m *Matcher) bestForValue(r *Rule, ci, i int, ev *Event, now time.Time) bool {
+	h := &m.hits[i]
+	for j := range m.hits {
+		o := &m.hits[j]
+		if j == i || o.cand != ci || o.value != h.value || o.p.Ind == h.p.Ind {
+			continue
+		}
+		if betterIndicator(o.p.Ind, h.p.Ind) && m.live(r, o, ev, now) && tiFiltersHold(r.TIFilters, o.p) {
+			return false
+		}
+	}
+	return true
 }
 
 // join returns the matcher's state of r's join.
@@ -378,14 +419,18 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 			if !ok {
 				break
 			}
-			m.lookupAddr(ci, a, snap)
+			m.lookupAddr(ci, a, a.String(), snap)
 			if c.Extract == "first_ipv4" {
 				break
 			}
 			rest = tail
 		}
 	case "regex", "urls", "domains", "emails":
-		for _, loc := range c.re.FindAllStringSubmatchIndex(raw, -1) {
+		n := -1
+		if c.FirstOnly {
+			n = 1
+		}
+		for _, loc := range c.re.FindAllStringSubmatchIndex(raw, n) {
 			if lo, hi := loc[2*c.Group], loc[2*c.Group+1]; lo >= 0 {
 				m.lookupValue(ci, c.Type, c.Subdomains, raw[lo:hi], snap)
 			}
@@ -395,8 +440,10 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 			m.lookupValue(ci, c.Type, c.Subdomains, v, snap)
 		}
 	case "host_port":
-		if a, ok := ParseAddr(stripPort(strings.TrimSpace(raw))); ok {
-			m.lookupAddr(ci, a, snap)
+		if v := stripPort(strings.TrimSpace(raw)); v != "" {
+			if a, ok := ParseAddr(v); ok {
+				m.lookupAddr(ci, a, v, snap)
+			}
 		}
 	case "url_host":
 		b, err := AppendURL(m.buf[:0], raw)
@@ -407,7 +454,7 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 		host := URLHost(b)
 		if c.Type == TypeIP {
 			if a, ok := ParseAddr(string(host)); ok {
-				m.lookupAddr(ci, a, snap)
+				m.lookupAddr(ci, a, string(host), snap)
 			}
 			return
 		}
@@ -416,14 +463,15 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 		}
 		start := len(m.post)
 		m.post = snap.AppendDomain(m.post, host, c.Subdomains)
-		m.recordHits(ci, start, host)
+		m.recordHits(ci, start, host, "")
 	}
 }
 
 func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw string, snap *Snapshot) {
 	if t == TypeIP {
-		if a, ok := ParseAddr(strings.TrimSpace(raw)); ok {
-			m.lookupAddr(ci, a, snap)
+		raw = strings.TrimSpace(raw)
+		if a, ok := ParseAddr(raw); ok {
+			m.lookupAddr(ci, a, raw, snap)
 		}
 		return
 	}
@@ -449,30 +497,35 @@ func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw str
 	} else {
 		m.post = snap.AppendValue(m.post, t, b)
 	}
-	m.recordHits(ci, start, b)
+	m.recordHits(ci, start, b, raw)
 }
 
-func (m *Matcher) lookupAddr(ci int, a netip.Addr, snap *Snapshot) {
+// lookupAddr looks up an address; raw is how the row wrote it.
+func (m *Matcher) lookupAddr(ci int, a netip.Addr, raw string, snap *Snapshot) {
 	start := len(m.post)
 	m.post = snap.AppendIP(m.post, a)
 	if len(m.post) > start {
 		v := a.String()
 		for _, p := range m.post[start:] {
-			m.hits = append(m.hits, hit{ci, v, p})
+			m.hits = append(m.hits, hit{ci, v, raw, p})
 		}
 		m.post = m.post[:start]
 	}
 }
 
 // recordHits turns the postings appended since start into hits of value v,
-// converting v to a string only when there is a hit.
-func (m *Matcher) recordHits(ci, start int, v []byte) {
+// converting v to a string only when there is a hit. raw is the row's
+// spelling ("" = the same as v).
+func (m *Matcher) recordHits(ci, start int, v []byte, raw string) {
 	if len(m.post) == start {
 		return
 	}
 	s := string(v)
+	if raw == "" {
+		raw = s
+	}
 	for _, p := range m.post[start:] {
-		m.hits = append(m.hits, hit{ci, s, p})
+		m.hits = append(m.hits, hit{ci, s, raw, p})
 	}
 	m.post = m.post[:start]
 }

@@ -83,6 +83,9 @@ type Observable struct {
 	Prefix netip.Prefix
 	// Hash is the algorithm of a TypeFileHash observable.
 	Hash HashType
+	// Raw is the value as the source wrote it, when that differs from Value
+	// (Sentinel compatibility mode compares raw strings, as KQL does).
+	Raw string
 	// Column is the ThreatIntelligenceIndicator column the value belongs to:
 	// "NetworkIP", "NetworkSourceIP", "NetworkDestinationIP",
 	// "EmailSourceIpAddress", "NetworkCidrBlock", "DomainName", "Url",
@@ -160,7 +163,18 @@ func NewObservable(t ObservableType, column, raw, hashType string) (Observable, 
 	default:
 		return o, reject("unsupported-type", raw, fmt.Errorf("observable type %d", t))
 	}
+	if raw != o.Value {
+		o.Raw = raw
+	}
 	return o, nil
+}
+
+// RawValue is the value as the source wrote it.
+func (o *Observable) RawValue() string {
+	if o.Raw != "" {
+		return o.Raw
+	}
+	return o.Value
 }
 
 // RejectError explains why a value was not admitted as an indicator

@@ -33,6 +33,9 @@ type Rule struct {
 	TIFilters []TIFilter
 	// SeverityBy, when set, computes AlertSeverity from a TI column.
 	SeverityBy *SeverityBy
+	// Compat describes the Sentinel original's behaviour, used when the
+	// executor runs in compatibility mode.
+	Compat *Compat
 	// Join, when set, makes a match count only when a row of a second table
 	// with the same key arrives within a window (R05/R37: EmailUrlInfo ⋈
 	// EmailEvents on NetworkMessageId, delivered mail only).
@@ -236,6 +239,9 @@ type Candidate struct {
 	Group int
 	// Field is the dotted path of the "json_field" extractor.
 	Field string
+	// FirstOnly keeps only the first match of a free-text extractor
+	// (Sentinel's extract(), quirk Q9; compat candidates).
+	FirstOnly bool
 
 	re *regexp.Regexp
 }
@@ -284,6 +290,18 @@ func (r *Rule) compile() error {
 	for i := range r.Filters {
 		if err := compileFilter(r.ID, &r.Filters[i]); err != nil {
 			return err
+		}
+	}
+	if c := r.Compat; c != nil {
+		if err := c.compile(r.ID); err != nil {
+			return err
+		}
+		if len(c.Candidates) > 0 {
+			v := r.compatView()
+			if err := v.compileCandidates(); err != nil {
+				return err
+			}
+			copy(c.Candidates, v.Candidates)
 		}
 	}
 	if j := r.Join; j != nil {
@@ -341,6 +359,28 @@ func (r *Rule) compile() error {
 			return fmt.Errorf("rule %s: %s takes %d columns, got %d", r.ID, d.Func, n, len(d.Args))
 		}
 	}
+	if err := r.compileCandidates(); err != nil {
+		return err
+	}
+
+	return nil
+}
+
+func stepSeverities(steps []SeverityStep) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, s.Severity)
+	}
+	return out
+}
+
+func validSeverity(s string) bool {
+	return s == "Informational" || s == "Low" || s == "Medium" || s == "High"
+}
+
+// compileCandidates validates the candidates and prepares their regular
+// expressions.
+func (r *Rule) compileCandidates() error {
 	for i := range r.Candidates {
 		c := &r.Candidates[i]
 		switch c.Extract {
@@ -380,16 +420,19 @@ func (r *Rule) compile() error {
 	return nil
 }
 
-func stepSeverities(steps []SeverityStep) []string {
-	var out []string
-	for _, s := range steps {
-		out = append(out, s.Severity)
+// compatView is the rule as compat mode runs it: the Compat block's
+// candidates and filters in place of the rule's own.
+func (r *Rule) compatView() *Rule {
+	v := *r
+	if c := r.Compat; c != nil {
+		if len(c.Candidates) > 0 {
+			v.Candidates = c.Candidates
+		}
+		if c.Filters != nil {
+			v.Filters = c.Filters
+		}
 	}
-	return out
-}
-
-func validSeverity(s string) bool {
-	return s == "Informational" || s == "Low" || s == "Medium" || s == "High"
+	return &v
 }
 
 // compileFilter validates f and prepares its regular expression.

@@ -107,6 +107,7 @@ type candidate struct {
 	Regex      string `yaml:"regex"`
 	Group      int    `yaml:"group"`
 	Field      string `yaml:"field"`
+	FirstOnly  bool   `yaml:"first_only"`
 }
 
 type entity struct {
@@ -121,6 +122,18 @@ type sentinel struct {
 	Dedup  []string `yaml:"dedup"`
 	Quirks []string `yaml:"quirks"`
 	Notes  []string `yaml:"notes"`
+	Compat *compat  `yaml:"compat"`
+}
+
+// compat is how the Sentinel original behaves (engine.Compat).
+type compat struct {
+	Never         bool        `yaml:"never"`
+	Candidates    []candidate `yaml:"candidates"`
+	Filters       *[]filter   `yaml:"filters"`
+	TIIPColumns   []string    `yaml:"ti_ip_columns"`
+	IPv4Only      bool        `yaml:"ipv4_only"`
+	Case          string      `yaml:"case"`
+	NoExpiryCheck bool        `yaml:"no_expiry_check"`
 }
 
 // Error is a rule-file error with its position.
@@ -288,26 +301,31 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		r.Derive = append(r.Derive, engine.Derivation{Column: d.Column, Func: d.Func, Args: d.Args})
 	}
 	for i, c := range f.Candidates {
-		field := fmt.Sprintf("candidates[%d]", i)
-		t, err := engine.ParseObservableType(c.Type)
+		ec, err := toCandidate(c)
 		if err != nil {
-			return nil, fail(field, "%v", err)
+			return nil, fail(fmt.Sprintf("candidates[%d]", i), "%v", err)
 		}
-		if c.Column == "" {
-			return nil, fail(field, "column is required")
+		r.Candidates = append(r.Candidates, ec)
+	}
+	if c := f.Sentinel.Compat; c != nil {
+		r.Compat = &engine.Compat{Never: c.Never, TIIPColumns: c.TIIPColumns, IPv4Only: c.IPv4Only, Case: c.Case, NoExpiryCheck: c.NoExpiryCheck}
+		for i, cc := range c.Candidates {
+			ec, err := toCandidate(cc)
+			if err != nil {
+				return nil, fail("sentinel", "compat candidates[%d]: %v", i, err)
+			}
+			r.Compat.Candidates = append(r.Compat.Candidates, ec)
 		}
-		if !slices.Contains(engine.Extractors, c.Extract) {
-			return nil, fail(field, "unknown extract %q (want one of %s)", c.Extract, strings.Join(engine.Extractors[1:], ", "))
-		}
-		if c.Extract == "regex" {
-			if _, err := regexp.Compile(c.Regex); err != nil {
-				return nil, fail(field, "regex: %v", err)
+		if c.Filters != nil {
+			r.Compat.Filters = []engine.Filter{}
+			for i, fl := range *c.Filters {
+				ef, err := toFilter(fl)
+				if err != nil {
+					return nil, fail("sentinel", "compat filters[%d]: %v", i, err)
+				}
+				r.Compat.Filters = append(r.Compat.Filters, ef)
 			}
 		}
-		r.Candidates = append(r.Candidates, engine.Candidate{
-			Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
-			Regex: c.Regex, Group: c.Group, Field: c.Field,
-		})
 	}
 	for _, col := range f.Project.TI {
 		if !engine.IsTIColumn(col) && col != engine.MatchedValueColumn {
@@ -337,6 +355,29 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// toCandidate converts a candidate of a rule file.
+func toCandidate(c candidate) (engine.Candidate, error) {
+	t, err := engine.ParseObservableType(c.Type)
+	if err != nil {
+		return engine.Candidate{}, err
+	}
+	if c.Column == "" {
+		return engine.Candidate{}, errors.New("column is required")
+	}
+	if !slices.Contains(engine.Extractors, c.Extract) {
+		return engine.Candidate{}, fmt.Errorf("unknown extract %q (want one of %s)", c.Extract, strings.Join(engine.Extractors[1:], ", "))
+	}
+	if c.Extract == "regex" {
+		if _, err := regexp.Compile(c.Regex); err != nil {
+			return engine.Candidate{}, fmt.Errorf("regex: %v", err)
+		}
+	}
+	return engine.Candidate{
+		Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
+		Regex: c.Regex, Group: c.Group, Field: c.Field, FirstOnly: c.FirstOnly,
+	}, nil
 }
 
 // toFilter converts a filter of a rule file.

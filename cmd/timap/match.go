@@ -34,6 +34,7 @@ type matchFlags struct {
 	nowSet                        bool // --now given: the clock stands still
 	window, grace                 time.Duration
 	verbose                       bool
+	compat                        string
 }
 
 // clock returns the time expiry is judged at: --now, or the wall clock (a
@@ -56,6 +57,7 @@ func parseMatchFlags(args []string, stdout, stderr io.Writer) (*matchFlags, int)
 	fs.StringVar(&f.taxiiSources, "taxii-sources", "", "YAML file of TAXII 2.0/2.1 sources (see timap indicators pull taxii --sources) pulled once, per their lookback, before matching")
 	fs.StringVar(&f.format, "format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock); fixes expiry decisions so runs are reproducible")
+	fs.StringVar(&f.compat, "compat", "", `"sentinel" reproduces the Sentinel KQL rules' results, quirks included (docs/sentinel-differences.md); default timap's semantics`)
 	fs.BoolVar(&f.verbose, "verbose", false, "list every refused indicator value and bad event line, not only the first few")
 	fs.DurationVar(&f.window, "window", time.Hour, "suppression window: one alert per rule, indicator and value per window of event time")
 	fs.DurationVar(&f.grace, "expiry-grace", time.Hour, "how long after an indicator's expiry a late event stamped before the expiry still matches")
@@ -84,6 +86,8 @@ func parseMatchFlags(args []string, stdout, stderr io.Writer) (*matchFlags, int)
 		return usage("--window must be positive, got %v", f.window)
 	case f.grace < 0:
 		return usage("--expiry-grace must not be negative, got %v", f.grace)
+	case f.compat != "" && f.compat != "sentinel":
+		return usage("--compat %q: the only compatibility mode is sentinel", f.compat)
 	}
 	f.now = time.Now().UTC()
 	if *nowFlag != "" {
@@ -127,7 +131,11 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	loaded = nil
 	loadTime := time.Since(start)
 
-	x, err := engine.NewExecutor(store, ruleSet, engine.ExecutorOptions{Grace: f.grace})
+	xopts := engine.ExecutorOptions{Grace: f.grace}
+	if f.compat == "sentinel" {
+		xopts = engine.ExecutorOptions{Compat: true} // Sentinel has no lateness grace
+	}
+	x, err := engine.NewExecutor(store, ruleSet, xopts)
 	if err != nil {
 		fmt.Fprintf(stderr, "timap match: %v\n", err)
 		return 1
@@ -218,7 +226,8 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 	r.out = bufio.NewWriterSize(stdout, 64<<10)
 	r.enc = json.NewEncoder(r.out)
 	r.stream = slices.Contains(f.events, "-")
-	opts := engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour}
+	opts := engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour,
+		SentinelDedup: f.compat == "sentinel"}
 	r.agg = engine.NewAggregator(opts, func(a *engine.Alert) error {
 		if !r.stream || a.EventCount == 1 {
 			r.perRule[a.RuleId]++ // a stream re-emits an alert with its final count

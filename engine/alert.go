@@ -122,6 +122,7 @@ var tiColumns = map[string]func(ind *Indicator, obs *Observable) any{
 	"Url":                       observableColumn("Url"),
 	"EmailSenderAddress":        observableColumn("EmailSenderAddress"),
 	"FileHashValue":             observableColumn("FileHashValue"),
+	"FileName":                  observableColumn("FileName"),
 	"FileHashType": func(i *Indicator, o *Observable) any {
 		if o.Type == TypeFileHash {
 			return o.Hash.String()

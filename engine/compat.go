@@ -31,14 +31,19 @@ type Compat struct {
 	// strings: "raw" exactly (KQL join equality; the default), "lower"
 	// both lower-cased, "upper" both upper-cased, "ti_raw" the TI value as
 	// stored against the lower-cased row value, "lower_or_upper" the TI
-	// value lower- or upper-cased against the row value as is (R17).
+	// value lower- or upper-cased against the row value as is (R17),
+	// "stem_raw" the second-to-last dot-separated part of the TI value
+	// (split(FileName, ".")[-2]) exactly against the row value (Syslog and
+	// VMConnection hunts), "path_raw" the TI value exactly against the part
+	// of the row value after its last backslash, nothing without one
+	// (WireData hunt).
 	Case string
 	// NoExpiryCheck drops the event-time expiry check (Q11).
 	NoExpiryCheck bool
 }
 
 // compatCases are the Compat.Case values.
-var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_upper"}
+var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
 
 // sentinelLookback is how far back the original reads the TI table: an
 // indicator not re-ingested for 14 days is invisible (spec §0.3 item 1).
@@ -50,7 +55,7 @@ func (c *Compat) compile(id string) error {
 		ok = ok || v == c.Case
 	}
 	if !ok {
-		return fmt.Errorf("rule %s: compat case %q: want raw, lower, upper, ti_raw or lower_or_upper", id, c.Case)
+		return fmt.Errorf("rule %s: compat case %q: want one of %s", id, c.Case, strings.Join(compatCases[1:], ", "))
 	}
 	for i := range c.Filters {
 		if err := compileFilter(id, &c.Filters[i]); err != nil {
@@ -91,6 +96,12 @@ func compatHolds(c *Compat, h *hit) bool {
 		return ti == strings.ToLower(row)
 	case "lower_or_upper":
 		return strings.ToLower(ti) == row || strings.ToUpper(ti) == row
+	case "stem_raw":
+		parts := strings.Split(ti, ".")
+		return len(parts) >= 2 && parts[len(parts)-2] == row
+	case "path_raw":
+		i := strings.LastIndexByte(row, '\\')
+		return i >= 0 && ti == row[i+1:]
 	}
 	return ti == row
 }

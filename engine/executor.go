@@ -439,6 +439,8 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 		for _, v := range jsonValues(raw, c.Field) {
 			m.lookupValue(ci, c.Type, c.Subdomains, v, snap)
 		}
+	case "stem":
+		m.lookupValue(ci, typeFileStem, false, raw, snap)
 	case "host_port":
 		if v := stripPort(strings.TrimSpace(raw)); v != "" {
 			if a, ok := ParseAddr(v); ok {
@@ -486,6 +488,8 @@ func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw str
 		b, err = AppendEmail(m.buf[:0], raw)
 	case TypeFileHash:
 		b, _, err = AppendHash(m.buf[:0], raw)
+	case TypeFileName, typeFileStem:
+		b, err = AppendFileName(m.buf[:0], raw)
 	}
 	m.buf = b[:0]
 	if err != nil {

@@ -30,7 +30,10 @@ type indexSet struct {
 	url    map[string][]Posting
 	email  map[string][]Posting
 	hash   hashSet
-	counts [TypeFileHash + 1]int
+	// file maps normalised file names, fileStem their stems (names
+	// without the last extension) to the same postings.
+	file, fileStem map[string][]Posting
+	counts         [LastType + 1]int
 }
 
 type domainEntry struct {
@@ -56,7 +59,7 @@ const bloomFalsePositive = 0.001
 func buildIndexes(inds []*Indicator) *indexSet {
 	// Size the maps first: growing maps of 10^5–10^6 keys dominated the
 	// build time.
-	var n [TypeFileHash + 1]int
+	var n [LastType + 1]int
 	for _, ind := range inds {
 		if ind.Active {
 			for _, o := range ind.Observables {
@@ -65,10 +68,12 @@ func buildIndexes(inds []*Indicator) *indexSet {
 		}
 	}
 	x := &indexSet{
-		ip:     new(bart.Table[[]Posting]),
-		domain: make(map[string]domainEntry, n[TypeDomain]),
-		url:    make(map[string][]Posting, n[TypeURL]),
-		email:  make(map[string][]Posting, n[TypeEmail]),
+		ip:       new(bart.Table[[]Posting]),
+		domain:   make(map[string]domainEntry, n[TypeDomain]),
+		url:      make(map[string][]Posting, n[TypeURL]),
+		email:    make(map[string][]Posting, n[TypeEmail]),
+		file:     make(map[string][]Posting, n[TypeFileName]),
+		fileStem: make(map[string][]Posting, n[TypeFileName]),
 	}
 	byPrefix := make(map[netip.Prefix][]Posting, n[TypeIP])
 	hashes := make(map[string][]Posting, n[TypeFileHash])
@@ -93,6 +98,11 @@ func buildIndexes(inds []*Indicator) *indexSet {
 				x.email[o.Value] = append(x.email[o.Value], p)
 			case TypeFileHash:
 				hashes[o.Value] = append(hashes[o.Value], p)
+			case TypeFileName:
+				x.file[o.Value] = append(x.file[o.Value], p)
+				if stem := FileStem(o.Value); stem != "" {
+					x.fileStem[stem] = append(x.fileStem[stem], p)
+				}
 			}
 		}
 	}
@@ -164,6 +174,10 @@ func (x *indexSet) lookupString(dst []Posting, t ObservableType, v []byte, dead 
 		m = x.url
 	case TypeEmail:
 		m = x.email
+	case TypeFileName:
+		m = x.file
+	case typeFileStem:
+		m = x.fileStem
 	case TypeFileHash:
 		if x.hash.filter == nil || !x.hash.filter.Test(v) {
 			return dst
@@ -175,6 +189,10 @@ func (x *indexSet) lookupString(dst []Posting, t ObservableType, v []byte, dead 
 	}
 	return dst
 }
+
+// typeFileStem looks a value up among file-name stems (the "stem"
+// extractor); it is no observable type of its own.
+const typeFileStem = LastType + 1
 
 // appendLive appends the postings of ps whose indicator is not superseded
 // (dead holds the IndicatorIds a newer delta replaced or removed).

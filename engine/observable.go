@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // ObservableType is the kind of value an indicator observes and a rule looks
@@ -24,9 +26,15 @@ const (
 	TypeEmail
 	// TypeFileHash is a file hash (FileHashValue with FileHashType).
 	TypeFileHash
+	// TypeFileName is a file name (FileName; STIX file:name), used by the
+	// hunting queries.
+	TypeFileName
+
+	// LastType is the highest ObservableType, for loops over all types.
+	LastType = TypeFileName
 )
 
-var typeNames = [...]string{TypeIP: "ip", TypeDomain: "domain", TypeURL: "url", TypeEmail: "email", TypeFileHash: "filehash"}
+var typeNames = [...]string{TypeIP: "ip", TypeDomain: "domain", TypeURL: "url", TypeEmail: "email", TypeFileHash: "filehash", TypeFileName: "filename"}
 
 // String returns the lower-case name used in rule files and summaries:
 // "ip", "domain", "url", "email", "filehash".
@@ -35,6 +43,36 @@ func (t ObservableType) String() string {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("ObservableType(%d)", t)
+}
+
+// AppendFileName appends the normalised form of a file name: the part
+// after the last "/" or "\\" (a path names the same file), lower-cased
+// (Windows and most indicators ignore case). Empty names and names with
+// control characters are errors.
+func AppendFileName(dst []byte, s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" || s == "." || s == ".." {
+		return dst, errors.New("empty file name")
+	}
+	start := len(dst)
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return dst[:start], fmt.Errorf("control character %q in a file name", r)
+		}
+	}
+	return append(dst, strings.ToLower(s)...), nil
+}
+
+// FileStem is a normalised file name without its last extension
+// ("evil.sh" → "evil", "a.b.exe" → "a.b"); "" when it has none.
+func FileStem(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		return name[:i]
+	}
+	return ""
 }
 
 // ParseObservableType is the inverse of ObservableType.String.
@@ -160,6 +198,12 @@ func NewObservable(t ObservableType, column, raw, hashType string) (Observable, 
 			}
 		}
 		o.Value, o.Hash = string(b), h
+	case TypeFileName:
+		b, err := AppendFileName(nil, raw)
+		if err != nil {
+			return o, reject("invalid-filename", raw, err)
+		}
+		o.Value = string(b)
 	default:
 		return o, reject("unsupported-type", raw, fmt.Errorf("observable type %d", t))
 	}

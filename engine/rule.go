@@ -223,7 +223,9 @@ type Candidate struct {
 	// in free text; "json_array" every string of a JSON array;
 	// "json_field" the string at the dotted path Field of a JSON object or
 	// of each object of a JSON array; "host_port" an address written with
-	// a port and/or brackets ("203.0.113.9:443", "[::ffff:203.0.113.9]:443").
+	// a port and/or brackets ("203.0.113.9:443", "[::ffff:203.0.113.9]:443");
+	// "stem" (filename candidates) the value compared with indicator file
+	// names without their extension ("evil" matches "evil.sh").
 	Extract string
 	Sep     string
 	// Fallback makes the candidate apply only when every earlier candidate
@@ -261,7 +263,7 @@ type Identifier struct {
 }
 
 // Extractors are the known Candidate.Extract names.
-var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port"}
+var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port", "stem"}
 
 // builtinRegex are the free-text extractors' expressions.
 var builtinRegex = map[string]*regexp.Regexp{
@@ -410,8 +412,11 @@ func (r *Rule) compileCandidates() error {
 		if c.Extract == "split" && c.Sep == "" {
 			return fmt.Errorf("rule %s: candidate %s: split needs a separator", r.ID, c.Column)
 		}
-		if c.Type < TypeIP || c.Type > TypeFileHash {
+		if c.Type < TypeIP || c.Type > LastType {
 			return fmt.Errorf("rule %s: candidate %s: no observable type", r.ID, c.Column)
+		}
+		if c.Extract == "stem" && c.Type != TypeFileName {
+			return fmt.Errorf("rule %s: candidate %s: stem applies to filename candidates only", r.ID, c.Column)
 		}
 		if c.Subdomains && c.Type != TypeDomain {
 			return fmt.Errorf("rule %s: candidate %s: subdomains applies to domain candidates only", r.ID, c.Column)

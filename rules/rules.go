@@ -26,7 +26,7 @@ import (
 	"timap/engine"
 )
 
-//go:embed sentinel/*.yaml
+//go:embed sentinel/*.yaml hunts/*.yaml
 var builtin embed.FS
 
 // file is the YAML shape of one rule file.
@@ -154,6 +154,12 @@ func (e *Error) Error() string {
 // Builtin returns the rules shipped with timap, sorted by id.
 func Builtin() ([]*engine.Rule, error) {
 	return loadFS(builtin, "sentinel")
+}
+
+// Hunts returns the hunting queries shipped with timap (rule files run on
+// demand by `timap hunt`, not by match or run), sorted by id.
+func Hunts() ([]*engine.Rule, error) {
+	return loadFS(builtin, "hunts")
 }
 
 // Load reads rule files: each path is a .yaml/.yml file or a directory of

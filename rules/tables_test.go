@@ -25,7 +25,7 @@ func TestTables(t *testing.T) {
 		"AzureActivity", "AzureDiagnostics", "AzureNetworkAnalytics_CL", "CloudAppEvents", "CommonSecurityLog",
 		"DeviceFileEvents", "DeviceNetworkEvents", "DnsEvents", "DuoSecurityAuthentication_CL", "EmailEvents",
 		"EmailUrlInfo", "GitHubAudit", "OfficeActivity", "SecurityAlert", "SecurityEvent", "SigninLogs", "Syslog",
-		"ThreatIntelligenceIndicator", "UrlClickEvents", "VMConnection", "W3CIISLog", "WindowsEvent",
+		"ThreatIntelligenceIndicator", "UrlClickEvents", "VMConnection", "W3CIISLog", "WindowsEvent", "WireData",
 		"_Im_Dns", "_Im_NetworkSession", "_Im_WebSession",
 	}
 	var got []string

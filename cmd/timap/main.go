@@ -24,6 +24,7 @@ var commands = []struct {
 }{
 	{"match", "match events from files against indicators from files; alerts as NDJSON on stdout", runMatch},
 	{"run", "stream events (Kafka, syslog, files, stdin) through the rules; alerts to Kafka, stdout or a file", runRun},
+	{"hunt", "run one of the hunting queries over files (hunt list shows them)", runHunt},
 	{"indicators", "load files or pull a TAXII collection; ThreatIntelligenceIndicator rows as NDJSON on stdout", runIndicators},
 	{"rules", "list, validate and explain rules (rules list|validate|explain)", runRules},
 }

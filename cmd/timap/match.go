@@ -35,6 +35,13 @@ type matchFlags struct {
 	window, grace                 time.Duration
 	verbose                       bool
 	compat                        string
+	// from and to bound the rows' TimeGenerated (hunts); zero: no bound.
+	from, to time.Time
+}
+
+// inRange reports whether a row's time is within --from/--to.
+func (f *matchFlags) inRange(t time.Time) bool {
+	return (f.from.IsZero() || !t.Before(f.from)) && (f.to.IsZero() || t.Before(f.to))
 }
 
 // clock returns the time expiry is judged at: --now, or the wall clock (a
@@ -56,6 +63,8 @@ func parseMatchFlags(args []string, stdout, stderr io.Writer) (*matchFlags, int)
 	fs.StringVar(&f.table, "table", "", "table of NDJSON rows without a Type key and of CSV files (default CommonSecurityLog)")
 	fs.StringVar(&f.taxiiSources, "taxii-sources", "", "YAML file of TAXII 2.0/2.1 sources (see timap indicators pull taxii --sources) pulled once, per their lookback, before matching")
 	fs.StringVar(&f.format, "format", "auto", "indicator file format: auto (STIX for *.json, else flat feed), stix or feed")
+	fromFlag := fs.String("from", "", "only rows with TimeGenerated at or after this time (RFC 3339)")
+	toFlag := fs.String("to", "", "only rows with TimeGenerated before this time (RFC 3339)")
 	nowFlag := fs.String("now", "", "the current time, RFC 3339 (default: the clock); fixes expiry decisions so runs are reproducible")
 	fs.StringVar(&f.compat, "compat", "", `"sentinel" reproduces the Sentinel KQL rules' results, quirks included (docs/sentinel-differences.md); default timap's semantics`)
 	fs.BoolVar(&f.verbose, "verbose", false, "list every refused indicator value and bad event line, not only the first few")
@@ -97,6 +106,20 @@ func parseMatchFlags(args []string, stdout, stderr io.Writer) (*matchFlags, int)
 		}
 		f.now, f.nowSet = t.UTC(), true
 	}
+	for _, b := range []struct {
+		flag string
+		v    *string
+		t    *time.Time
+	}{{"from", fromFlag, &f.from}, {"to", toFlag, &f.to}} {
+		if *b.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, *b.v)
+		if err != nil {
+			return usage("--%s: %v", b.flag, err)
+		}
+		*b.t = t.UTC()
+	}
 	return f, -1
 }
 
@@ -115,6 +138,11 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "timap match: rules: %v\n", err)
 		return 1
 	}
+	return matchWith(f, ruleSet, stdout, stderr)
+}
+
+// matchWith runs a match (or a hunt) of ruleSet with the parsed flags.
+func matchWith(f *matchFlags, ruleSet []*engine.Rule, stdout, stderr io.Writer) int {
 
 	store := engine.NewStore(engine.StoreOptions{})
 	var loaded []*engine.Indicator
@@ -246,6 +274,7 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 // eventReport summarises the events side of a match run.
 type eventReport struct {
 	files, fileErrors, read, bad, matches int
+	outOfRange                            int // rows outside --from/--to
 	perTable                              map[string]int
 	problems                              []string
 	elapsed                               time.Duration
@@ -294,6 +323,8 @@ func (r *matchRun) matchAll(paths []string) {
 			case err != nil:
 				r.rep.fileErrors++
 				r.problem(err.Error())
+			case !r.flags.inRange(ev.TimeGenerated):
+				r.rep.outOfRange++
 			default:
 				r.rep.read++
 				r.rep.perTable[ev.Table]++

@@ -35,6 +35,9 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, st engine.Stats, loa
 	rate := float64(erep.read) / max(erep.elapsed.Seconds(), 1e-9)
 	fmt.Fprintf(w, "events: %d files (%d unreadable), %d rows read (%s), %d bad lines, %d matches, %.0f rows/s\n",
 		erep.files, erep.fileErrors, erep.read, countList(erep.perTable), erep.bad, erep.matches, rate)
+	if erep.outOfRange > 0 {
+		fmt.Fprintf(w, "  %d rows outside the time range skipped\n", erep.outOfRange)
+	}
 	for _, p := range erep.problems {
 		fmt.Fprintf(w, "    %s\n", clean(p))
 	}
@@ -61,7 +64,7 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, st engine.Stats, loa
 // printObservables prints the admitted observables per type.
 func printObservables(w io.Writer, perType map[engine.ObservableType]int) {
 	fmt.Fprint(w, "  observables:")
-	for t := engine.TypeIP; t <= engine.TypeFileHash; t++ {
+	for t := engine.TypeIP; t <= engine.LastType; t++ {
 		fmt.Fprintf(w, " %s=%d", t, perType[t])
 	}
 	fmt.Fprintln(w)

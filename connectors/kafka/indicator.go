@@ -51,6 +51,9 @@ type observableJSON struct {
 	Value    string `json:"Value"`
 	Column   string `json:"Column,omitempty"`
 	HashType string `json:"HashType,omitempty"`
+	// Raw is the value as the source wrote it, when it differs (Sentinel
+	// compatibility mode compares raw strings).
+	Raw string `json:"Raw,omitempty"`
 }
 
 // defaultColumns is the column of an observable whose Column is left out
@@ -61,6 +64,7 @@ var defaultColumns = map[engine.ObservableType]string{
 	engine.TypeURL:      "Url",
 	engine.TypeEmail:    "EmailSenderAddress",
 	engine.TypeFileHash: "FileHashValue",
+	engine.TypeFileName: "FileName",
 }
 
 // EncodeIndicator encodes ind as the value of an indicator-topic record:
@@ -105,7 +109,7 @@ func EncodeIndicator(ind *engine.Indicator) ([]byte, error) {
 		j.ConfidenceScore = &c
 	}
 	for _, o := range ind.Observables {
-		j.Observables = append(j.Observables, observableJSON{Type: o.Type.String(), Value: o.Value, Column: o.Column, HashType: o.Hash.String()})
+		j.Observables = append(j.Observables, observableJSON{Type: o.Type.String(), Value: o.Value, Column: o.Column, HashType: o.Hash.String(), Raw: o.Raw})
 	}
 	return json.Marshal(j)
 }
@@ -187,9 +191,16 @@ func DecodeIndicator(b []byte) (*engine.Indicator, error) {
 		if col == "" {
 			col = defaultColumns[t]
 		}
-		obs, err := engine.NewObservable(t, col, o.Value, o.HashType)
+		in := o.Value
+		if o.Raw != "" {
+			in = o.Raw
+		}
+		obs, err := engine.NewObservable(t, col, in, o.HashType)
 		if err != nil {
 			return nil, fmt.Errorf("Observables[%d]: %v", i, err)
+		}
+		if o.Raw != "" && obs.Value != o.Value {
+			return nil, fmt.Errorf("Observables[%d]: raw %q normalises to %q, not %q", i, o.Raw, obs.Value, o.Value)
 		}
 		ind.Observables = append(ind.Observables, obs)
 	}

@@ -88,7 +88,7 @@ func TestIndicatorEncodingIsStable(t *testing.T) {
 		`"ExpirationDateTime":"2026-12-01T00:00:00Z","Tags":["c2"],` +
 		`"ExternalReferences":["mitre-attack T1071 https://attack.mitre.org/techniques/T1071"],"Modified":"2026-11-30T08:00:00.0000005Z",` +
 		`"Observables":[{"Type":"ip","Value":"203.0.113.0/24","Column":"NetworkCidrBlock"},` +
-		`{"Type":"filehash","Value":"44d88612fea8a8f36de82e1278abb02f","Column":"FileHashValue","HashType":"MD5"}]}`
+		`{"Type":"filehash","Value":"44d88612fea8a8f36de82e1278abb02f","Column":"FileHashValue","HashType":"MD5","Raw":"44D88612FEA8A8F36DE82E1278ABB02F"}]}`
 	if string(b) != want {
 		t.Errorf("encoding\n got %s\nwant %s", b, want)
 	}

@@ -243,6 +243,7 @@ var targets = map[string]target{
 	"email-addr:value":               {engine.TypeEmail, "EmailSenderAddress"},
 	"email-message:from_ref.value":   {engine.TypeEmail, "EmailSenderAddress"},
 	"email-message:sender_ref.value": {engine.TypeEmail, "EmailSenderAddress"},
+	"file:name":                      {engine.TypeFileName, "FileName"},
 }
 
 // strength orders observables for an AND group that only one of can be
@@ -257,6 +258,8 @@ func strength(t engine.ObservableType, h engine.HashType) int {
 		return 8
 	case engine.TypeDomain:
 		return 7
+	case engine.TypeFileName:
+		return 5 // a name says least: any file can be called that
 	}
 	return 6
 }

@@ -66,6 +66,7 @@ var (
 		"domain-name:value": true, "url:value": true, "email-addr:value": true,
 		"email-message:from_ref.value": true, "email-message:sender_ref.value": true,
 		"network-traffic:src_ref.value": true, "network-traffic:dst_ref.value": true,
+		"file:name": true, // FileName, matched by the hunting queries
 	}
 	ipPaths = map[string]bool{
 		"ipv4-addr:value": true, "ipv6-addr:value": true,

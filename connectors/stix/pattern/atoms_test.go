@@ -48,9 +48,18 @@ func TestAtoms(t *testing.T) {
 		},
 		{
 			name:    "non-indexable conjunct makes the group partial",
-			pattern: "[file:name = 'x' AND file:hashes.MD5 = '" + md5 + "']",
+			pattern: "[file:size = 1024 AND file:hashes.MD5 = '" + md5 + "']",
 			atoms:   []Atom{{Group: 0, Path: "file:hashes.MD5", Op: "=", Values: []string{md5}, Partial: true}},
-			cov:     Coverage{Partial: []string{"file:name = 'x'"}},
+			cov:     Coverage{Partial: []string{"file:size = 1024"}},
+		},
+		{
+			// file:name is indexable (FileName, for the hunting queries):
+			// the name and the hash form one AND group.
+			name:    "file name and hash",
+			pattern: "[file:name = 'x' AND file:hashes.MD5 = '" + md5 + "']",
+			atoms: []Atom{{Group: 0, Path: "file:name", Op: "=", Values: []string{"x"}},
+				{Group: 0, Path: "file:hashes.MD5", Op: "=", Values: []string{md5}}},
+			cov: Coverage{Full: true},
 		},
 		{
 			name:    "nothing indexable",

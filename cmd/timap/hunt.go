@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"timap/engine"
+	"timap/rules"
+)
+
+const huntUsage = `usage:
+  timap hunt list
+  timap hunt NAME|ID --indicators PATH... --events PATH... [--from RFC3339] [--to RFC3339] [match flags]
+
+Runs one of Sentinel's Threat Intelligence hunting queries (file-name
+indicators against OfficeActivity, SecurityEvent, Syslog, VMConnection and
+WireData) on demand over the events, as timap match runs the analytic rules;
+--from/--to bound the rows' TimeGenerated.`
+
+// runHunt is "timap hunt": one hunting query over files.
+func runHunt(args []string, stdout, stderr io.Writer) int {
+	hunts, err := rules.Hunts()
+	if err != nil {
+		fmt.Fprintf(stderr, "timap hunt: %v\n", err)
+		return 1
+	}
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, huntUsage)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, huntUsage)
+		return 0
+	case "list":
+		for _, h := range hunts {
+			fmt.Fprintf(stdout, "%s  %-14s %s\n", h.ID, h.Table, h.Name)
+		}
+		return 0
+	}
+	var hunt *engine.Rule
+	for _, h := range hunts {
+		if h.ID == args[0] || strings.EqualFold(h.Name, args[0]) || strings.EqualFold(h.SentinelFile, args[0]) ||
+			strings.EqualFold(strings.TrimSuffix(h.SentinelFile, ".yaml"), args[0]) {
+			hunt = h
+		}
+	}
+	if hunt == nil {
+		fmt.Fprintf(stderr, "timap hunt: no hunting query %q (timap hunt list shows them)\n", args[0])
+		return 2
+	}
+	f, code := parseMatchFlags(args[1:], stdout, stderr)
+	if f == nil {
+		return code
+	}
+	return matchWith(f, []*engine.Rule{hunt}, stdout, stderr)
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestHunts runs each hunting query on one positive and one negative row,
+// in timap's semantics and in Sentinel's.
+func TestHunts(t *testing.T) {
+	dir := t.TempDir()
+	inds := filepath.Join(dir, "files.json")
+	os.WriteFile(inds, []byte(`[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000001","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'Invoice.exe']"},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000002","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'xmrig.sh']"}
+]`), 0o600)
+	tests := []struct {
+		hunt, row string
+		timap     []string // matched values, timap semantics
+		sentinel  []string // --compat sentinel
+	}{
+		{"FileEntity_OfficeActivity", `{"Type":"OfficeActivity","TimeGenerated":"2026-11-30T09:00:00Z","SourceFileName":"invoice.exe","UserId":"bob@corp.example"}`,
+			[]string{"invoice.exe"}, nil}, // Sentinel compares case-sensitively
+		{"FileEntity_OfficeActivity", `{"Type":"OfficeActivity","TimeGenerated":"2026-11-30T09:00:00Z","SourceFileName":"Invoice.exe"}`,
+			[]string{"invoice.exe"}, []string{"invoice.exe"}},
+		{"FileEntity_OfficeActivity", `{"Type":"OfficeActivity","TimeGenerated":"2026-11-30T09:00:00Z","SourceFileName":"report.docx"}`, nil, nil},
+		{"TI Map File Entity to Security Event", `{"Type":"SecurityEvent","TimeGenerated":"2026-11-30T09:00:00Z","EventID":"4688","Process":"INVOICE.EXE","Computer":"ws1"}`,
+			[]string{"invoice.exe"}, []string{"invoice.exe"}},
+		{"TI Map File Entity to Security Event", `{"Type":"SecurityEvent","TimeGenerated":"2026-11-30T09:00:00Z","EventID":"4624","Process":"invoice.exe"}`, nil, nil},
+		{"FileEntity_Syslog", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"xmrig","Computer":"web1"}`,
+			[]string{"xmrig"}, []string{"xmrig"}},
+		{"FileEntity_Syslog", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"sshd"}`, nil, nil},
+		{"FileEntity_VMConnection", `{"Type":"VMConnection","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"xmrig","RemoteIp":"203.0.113.9"}`,
+			[]string{"xmrig"}, []string{"xmrig"}},
+		{"FileEntity_WireData", `{"Type":"WireData","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"C:\\Users\\Public\\Invoice.exe"}`,
+			[]string{"invoice.exe"}, []string{"invoice.exe"}},
+		{"FileEntity_WireData", `{"Type":"WireData","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"C:\\Windows\\explorer.exe"}`, nil, nil},
+	}
+	for i, tt := range tests {
+		events := filepath.Join(dir, "ev.ndjson")
+		os.WriteFile(events, []byte(tt.row+"\n"), 0o600)
+		for _, compat := range []bool{false, true} {
+			args := []string{"hunt", tt.hunt, "--indicators", inds, "--events", events, "--now", "2026-11-30T10:00:00Z"}
+			want := tt.timap
+			if compat {
+				args, want = append(args, "--compat", "sentinel"), tt.sentinel
+			}
+			var out, errb bytes.Buffer
+			if code := run(args, &out, &errb); code != 0 {
+				t.Fatalf("case %d: exit %d\n%s", i, code, errb.String())
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				if line == "" {
+					continue
+				}
+				if j := strings.Index(line, `"MatchedValue":"`); j >= 0 {
+					v := line[j+len(`"MatchedValue":"`):]
+					got = append(got, v[:strings.IndexByte(v, '"')])
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("case %d (%s, compat=%v): matched %v, want %v", i, tt.hunt, compat, got, want)
+			}
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"hunt", "nope", "--indicators", inds, "--events", "x"}, &out, &errb); code != 2 {
+		t.Errorf("unknown hunt: exit %d", code)
+	}
+}

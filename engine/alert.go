@@ -44,6 +44,10 @@ type Alert struct {
 	StartTime  time.Time
 	EndTime    time.Time
 	EventCount int
+	// ProviderName and VendorName say the alert is timap's (Sentinel's
+	// SecurityAlert columns): rules reading SecurityAlert skip such rows,
+	// so an alert never matches itself.
+	ProviderName, VendorName string
 	// Origin is where the first row came from ("file:line",
 	// "topic/partition:offset").
 	Origin string
@@ -218,6 +222,8 @@ func newAlert(m *Match, window time.Time) *Alert {
 		IndicatorType:  m.Obs.Type.String(),
 		IndicatorValue: m.Obs.Value,
 		SourceSystem:   m.Ind.SourceSystem,
+		ProviderName:   "timap",
+		VendorName:     "timap",
 		MatchedValue:   m.Value,
 		MatchedColumn:  m.Column,
 		StartTime:      ev.TimeGenerated,
@@ -228,6 +234,14 @@ func newAlert(m *Match, window time.Time) *Alert {
 	resolve := func(col string) any {
 		if col == MatchedValueColumn {
 			return m.Value
+		}
+		// "log.X" and "ti.X" pick a side when both have a column X (Url,
+		// Description): unprefixed, the TI column wins, as in KQL.
+		if rest, ok := strings.CutPrefix(col, "log."); ok {
+			return strings.Clone(rowValue(m, rest))
+		}
+		if rest, ok := strings.CutPrefix(col, "ti."); ok {
+			col = rest
 		}
 		if f, ok := tiColumns[col]; ok {
 			return f(m.Ind, m.Obs)
@@ -259,9 +273,13 @@ func newAlert(m *Match, window time.Time) *Alert {
 				e.Identifiers = append(e.Identifiers, Identifier{id.Name, v})
 			}
 		}
-		if len(e.Identifiers) > 0 {
+		if len(e.Identifiers) > 0 && !slices.ContainsFunc(al.Entities, func(x Entity) bool { return sameEntity(x, e) }) {
 			al.Entities = append(al.Entities, e)
 		}
 	}
 	return al
+}
+
+func sameEntity(a, b Entity) bool {
+	return a.Type == b.Type && slices.Equal(a.Identifiers, b.Identifiers)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,8 +22,10 @@ type Executor struct {
 	opts  ExecutorOptions
 	plans map[string]*tablePlan
 	rules []*Rule
-	// alertNames are the rules' names, to recognise timap's own alerts.
-	alertNames map[string]struct{}
+	// alertNames are the rules' names and alertNameRes their name
+	// templates, to recognise timap's own alerts.
+	alertNames   map[string]struct{}
+	alertNameRes []*regexp.Regexp
 }
 
 // ExecutorOptions configure an Executor.
@@ -61,10 +64,13 @@ func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, 
 			return nil, err
 		}
 		if ids[r.ID] {
-			return nil, fmt.Errorf("rule %s: duplicate id", r.ID)
+			return nil, fmt.Errorf("rule %s (%s): duplicate id", r.ID, r.SourceFile)
 		}
 		ids[r.ID] = true
 		x.alertNames[r.Name] = struct{}{}
+		if r.AlertNameTemplate != "" {
+			x.alertNameRes = append(x.alertNameRes, templateRegexp(r.AlertNameTemplate))
+		}
 		if opts.Compat && r.Compat != nil {
 			if r.Compat.Never {
 				continue // the original never returns a row
@@ -150,6 +156,19 @@ func (x *Executor) plan(table string, r *Rule) {
 	tp.rules = append(tp.rules, rp)
 }
 
+// RowColumn says whether a column reference of an entity mapping or a
+// template names a row column, and which: "log.X" always does (X), "ti.X",
+// MatchedValue and TI column names do not.
+func RowColumn(ref string) (string, bool) {
+	if rest, ok := strings.CutPrefix(ref, "log."); ok {
+		return rest, true
+	}
+	if strings.HasPrefix(ref, "ti.") || ref == MatchedValueColumn || IsTIColumn(ref) {
+		return "", false
+	}
+	return ref, true
+}
+
 // securityAlertTable is where alerts land in Sentinel; rules reading it
 // must never match timap's own alerts (a TI rule matching its own alert
 // every hour forever is a known Sentinel bug).
@@ -161,9 +180,17 @@ func (x *Executor) ownAlert(ev *Event) bool {
 	if strings.EqualFold(ev.Value("ProviderName"), "timap") {
 		return true
 	}
+	if strings.EqualFold(ev.Value("VendorName"), "timap") {
+		return true
+	}
 	name := ev.Value("AlertName")
 	if _, ok := x.alertNames[name]; ok {
 		return true
+	}
+	for _, re := range x.alertNameRes {
+		if re.MatchString(name) {
+			return true
+		}
 	}
 	// Sentinel's own TI rules are named "TI map …" (spec engine checklist 6).
 	return containsFoldASCII(name, "TI map")
@@ -398,7 +425,6 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 	if raw == "" {
 		return
 	}
-	m.nonEmpty[ci] = true
 	switch c.Extract {
 	case "":
 		m.lookupValue(ci, c.Type, c.Subdomains, raw, snap)
@@ -439,6 +465,10 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 		for _, v := range jsonValues(raw, c.Field) {
 			m.lookupValue(ci, c.Type, c.Subdomains, v, snap)
 		}
+	case "account_emails":
+		for _, v := range accountEmails(raw) {
+			m.lookupValue(ci, c.Type, c.Subdomains, v, snap)
+		}
 	case "stem":
 		m.lookupValue(ci, typeFileStem, false, raw, snap)
 	case "host_port":
@@ -454,6 +484,9 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 			return
 		}
 		host := URLHost(b)
+		if c.Type != TypeIP {
+			m.nonEmpty[ci] = true
+		}
 		if c.Type == TypeIP {
 			if a, ok := ParseAddr(string(host)); ok {
 				m.lookupAddr(ci, a, string(host), snap)
@@ -470,6 +503,9 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 }
 
 func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw string, snap *Snapshot) {
+	if t != TypeIP {
+		m.nonEmpty[ci] = true
+	}
 	if t == TypeIP {
 		raw = strings.TrimSpace(raw)
 		if a, ok := ParseAddr(raw); ok {
@@ -504,8 +540,15 @@ func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw str
 	m.recordHits(ci, start, b, raw)
 }
 
-// lookupAddr looks up an address; raw is how the row wrote it.
+// lookupAddr looks up an address; raw is how the row wrote it. Only a
+// routable address makes the candidate count as present for later
+// fallbacks: a private SourceIP can never match, so R27 still reads Message.
 func (m *Matcher) lookupAddr(ci int, a netip.Addr, raw string, snap *Snapshot) {
+	if !m.nonEmpty[ci] {
+		if _, bad := NonRoutable(netip.PrefixFrom(a, a.BitLen())); !bad {
+			m.nonEmpty[ci] = true
+		}
+	}
 	start := len(m.post)
 	m.post = snap.AppendIP(m.post, a)
 	if len(m.post) > start {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -168,4 +169,48 @@ func severityOf(r *Rule, ind *Indicator, obs *Observable) string {
 		}
 	}
 	return sb.Else
+}
+
+// templateRegexp matches the texts a name template renders to: the literal
+// parts exactly, each {{Column}} as any text.
+func templateRegexp(t string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for {
+		i := strings.Index(t, "{{")
+		j := -1
+		if i >= 0 {
+			j = strings.Index(t[i:], "}}")
+		}
+		if i < 0 || j < 0 {
+			b.WriteString(regexp.QuoteMeta(t))
+			break
+		}
+		b.WriteString(regexp.QuoteMeta(t[:i]))
+		b.WriteString(".*")
+		t = t[i+j+2:]
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// accountEmails returns Name@UPNSuffix of every account entity of a
+// Sentinel Entities JSON array (R14: the accounts an alert is about).
+func accountEmails(raw string) []string {
+	var ents []map[string]any
+	if json.Unmarshal([]byte(raw), &ents) != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if t, _ := e["Type"].(string); !strings.EqualFold(t, "account") {
+			continue
+		}
+		name, _ := e["Name"].(string)
+		suffix, _ := e["UPNSuffix"].(string)
+		if name != "" && suffix != "" {
+			out = append(out, name+"@"+suffix)
+		}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -64,6 +65,7 @@ type Rule struct {
 	// Sentinel original (its file name, result dedup key, and the quirks of
 	// spec "Consolidated quirks" timap fixes).
 	Notes         []string
+	SourceFile    string // the rule file it was loaded from, for messages
 	SentinelFile  string
 	SentinelDedup []string
 	Quirks        []string
@@ -225,7 +227,9 @@ type Candidate struct {
 	// of each object of a JSON array; "host_port" an address written with
 	// a port and/or brackets ("203.0.113.9:443", "[::ffff:203.0.113.9]:443");
 	// "stem" (filename candidates) the value compared with indicator file
-	// names without their extension ("evil" matches "evil.sh").
+	// names without their extension ("evil" matches "evil.sh");
+	// "account_emails" Name@UPNSuffix of the account entities of a
+	// Sentinel Entities JSON array.
 	Extract string
 	Sep     string
 	// Fallback makes the candidate apply only when every earlier candidate
@@ -263,7 +267,7 @@ type Identifier struct {
 }
 
 // Extractors are the known Candidate.Extract names.
-var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port", "stem"}
+var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port", "stem", "account_emails"}
 
 // builtinRegex are the free-text extractors' expressions.
 var builtinRegex = map[string]*regexp.Regexp{
@@ -328,19 +332,8 @@ func (r *Rule) compile() error {
 			j.MaxRows = 100000
 		}
 	}
-	for _, f := range r.TIFilters {
-		if !IsTIColumn(f.Column) {
-			return fmt.Errorf("rule %s: ti filter: %q is not a TI column", r.ID, f.Column)
-		}
-		switch f.Op {
-		case ">", ">=", "<", "<=":
-			if _, err := strconv.ParseFloat(f.Value, 64); err != nil {
-				return fmt.Errorf("rule %s: ti filter %s %s: %q is not a number", r.ID, f.Column, f.Op, f.Value)
-			}
-		case "==", "!=", "contains_cs", "!contains_cs", "isnotempty":
-		default:
-			return fmt.Errorf("rule %s: ti filter %s: unknown operator %q", r.ID, f.Column, f.Op)
-		}
+	if err := r.compileTIFilters(); err != nil {
+		return err
 	}
 	if sb := r.SeverityBy; sb != nil {
 		if !IsTIColumn(sb.Column) {
@@ -440,6 +433,25 @@ func (r *Rule) compatView() *Rule {
 	return &v
 }
 
+// compileTIFilters validates the TI filters.
+func (r *Rule) compileTIFilters() error {
+	for _, f := range r.TIFilters {
+		if !IsTIColumn(f.Column) {
+			return fmt.Errorf("rule %s: ti filter: %q is not a TI column", r.ID, f.Column)
+		}
+		switch f.Op {
+		case ">", ">=", "<", "<=":
+			if _, err := strconv.ParseFloat(f.Value, 64); err != nil {
+				return fmt.Errorf("rule %s: ti filter %s %s: %q is not a number", r.ID, f.Column, f.Op, f.Value)
+			}
+		case "==", "!=", "contains_cs", "!contains_cs", "isnotempty":
+		default:
+			return fmt.Errorf("rule %s: ti filter %s: unknown operator %q", r.ID, f.Column, f.Op)
+		}
+	}
+	return nil
+}
+
 // compileFilter validates f and prepares its regular expression.
 func compileFilter(id string, f *Filter) error {
 	switch f.Op {
@@ -466,6 +478,31 @@ func compileFilter(id string, f *Filter) error {
 	}
 
 	return nil
+}
+
+// ValidateFilter checks one scope filter (operator, values, regex).
+func ValidateFilter(f Filter) error {
+	return strip(compileFilter("", &f))
+}
+
+// ValidateCandidate checks one candidate (extractor and its parameters).
+func ValidateCandidate(c Candidate) error {
+	r := &Rule{Candidates: []Candidate{c}}
+	return strip(r.compileCandidates())
+}
+
+// ValidateTIFilter checks one TI filter (column, operator, value).
+func ValidateTIFilter(f TIFilter) error {
+	r := &Rule{TIFilters: []TIFilter{f}}
+	return strip(r.compileTIFilters())
+}
+
+// strip drops the "rule ID: " prefix of a rule-less check's error.
+func strip(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "rule : "))
 }
 
 // ValidateRule checks r as NewExecutor would, so that a rule file can be

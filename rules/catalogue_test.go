@@ -258,12 +258,15 @@ func catalogueCases() []ccase {
 		{r: "R13", name: "not mail traffic", tis: []tiSpec{email},
 			rows: []*engine.Event{row("CommonSecurityLog", "DeviceVendor", "Palo Alto Networks", "DeviceEventClassID", "wildfire", "ApplicationProtocol", "web-browsing", "DestinationUserID", emailBad)}},
 
-		{r: "R14", name: "address in an alert's entities", tis: []tiSpec{email},
-			rows: []*engine.Event{row("SecurityAlert", "AlertName", "Phish delivered", "ProviderName", "OATP",
-				"Entities", `[{"$id":"1","Type":"mailbox","MailboxPrimaryAddress":"Bad@Evil.example"}]`)},
+		{r: "R14", name: "account of an alert (Name@UPNSuffix)", tis: []tiSpec{email},
+			rows: []*engine.Event{row("SecurityAlert", "AlertName", "Suspicious sign-in", "ProviderName", "IPC",
+				"Entities", `[{"$id":"1","Type":"account","Name":"Bad","UPNSuffix":"Evil.example"}]`)},
 			want: []string{"e1 bad@evil.example"}},
-		{r: "R14", name: "other address", tis: []tiSpec{email},
-			rows: []*engine.Event{row("SecurityAlert", "AlertName", "x", "Entities", `[{"Type":"mailbox","MailboxPrimaryAddress":"alice@contoso.com"}]`)}},
+		{r: "R14", name: "other account", tis: []tiSpec{email},
+			rows: []*engine.Event{row("SecurityAlert", "AlertName", "x", "Entities", `[{"Type":"account","Name":"alice","UPNSuffix":"contoso.com"}]`)}},
+		// As in Sentinel, only account entities count, not a mailbox address.
+		{r: "R14", name: "mailbox entity", tis: []tiSpec{email},
+			rows: []*engine.Event{row("SecurityAlert", "AlertName", "Phish delivered", "Entities", `[{"Type":"mailbox","MailboxPrimaryAddress":"Bad@Evil.example"}]`)}},
 
 		{r: "R15", name: "SecurityEvent and WindowsEvent target user", tis: []tiSpec{email},
 			rows: []*engine.Event{

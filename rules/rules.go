@@ -13,10 +13,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -175,10 +175,8 @@ func Load(paths ...string) ([]*engine.Rule, error) {
 			continue
 		}
 		if st.IsDir() {
-			got, err := loadFS(os.DirFS(p), ".")
-			for _, r := range got {
-				rs = append(rs, r)
-			}
+			got, err := loadDir(p)
+			rs = append(rs, got...)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -197,6 +195,39 @@ func Load(paths ...string) ([]*engine.Rule, error) {
 		rs = append(rs, r)
 	}
 	return rs, errors.Join(errs...)
+}
+
+// loadDir loads the rule files of a directory, naming them by their path.
+func loadDir(dir string) ([]*engine.Rule, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			paths = append(paths, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%s: no rule files (*.yaml, *.yml)", dir)
+	}
+	return Load(paths...)
+}
+
+// CheckDuplicates reports rules that share an id, naming their files
+// (Rule.SourceFile).
+func CheckDuplicates(rs []*engine.Rule) error {
+	seen := map[string]*engine.Rule{}
+	var errs []error
+	for _, r := range rs {
+		if first, ok := seen[r.ID]; ok {
+			errs = append(errs, fmt.Errorf("%s: id %s is already used by %s", r.SourceFile, r.ID, first.SourceFile))
+			continue
+		}
+		seen[r.ID] = r
+	}
+	return errors.Join(errs...)
 }
 
 func loadFS(fsys fs.FS, dir string) ([]*engine.Rule, error) {
@@ -234,11 +265,19 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, &Error{File: name, Line: yamlLine(err), Msg: err.Error()}
 	}
+	if root.Kind == 0 {
+		return nil, &Error{File: name, Line: 1, Msg: "empty rule file"}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f file
 	if err := dec.Decode(&f); err != nil {
 		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err != io.EOF {
+		// A second document would be dropped silently otherwise.
+		return nil, &Error{File: name, Line: max(next.Line, 1), Msg: "more than one YAML document: one rule per file"}
 	}
 	lines := fieldLines(&root)
 	at := func(field string) int {
@@ -303,6 +342,19 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		}
 		r.Filters = append(r.Filters, ef)
 	}
+	for i, d := range f.Derive {
+		if n, ok := engine.DeriveFuncs[d.Func]; !ok {
+			return nil, fail(fmt.Sprintf("derive[%d]", i), "unknown function %q", d.Func)
+		} else if len(d.Args) != n {
+			return nil, fail(fmt.Sprintf("derive[%d]", i), "%s takes %d columns, got %d", d.Func, n, len(d.Args))
+		}
+	}
+	for i, tf := range f.TIFilters {
+		tif := engine.TIFilter{Column: tf.Column, Op: tf.Op, Value: tf.Value}
+		if err := engine.ValidateTIFilter(tif); err != nil {
+			return nil, fail(fmt.Sprintf("ti_filters[%d]", i), "%v", err)
+		}
+	}
 	for _, d := range f.Derive {
 		r.Derive = append(r.Derive, engine.Derivation{Column: d.Column, Func: d.Func, Args: d.Args})
 	}
@@ -354,6 +406,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		}
 		r.Entities = append(r.Entities, em)
 	}
+	r.SourceFile = name
 	if err := engine.ValidateRule(r); err != nil {
 		return nil, &Error{File: name, Line: 1, Msg: strings.TrimPrefix(err.Error(), "rule "+r.ID+": ")}
 	}
@@ -375,18 +428,14 @@ func toCandidate(c candidate) (engine.Candidate, error) {
 	if !slices.Contains(engine.Extractors, c.Extract) {
 		return engine.Candidate{}, fmt.Errorf("unknown extract %q (want one of %s)", c.Extract, strings.Join(engine.Extractors[1:], ", "))
 	}
-	if c.Extract == "regex" {
-		if _, err := regexp.Compile(c.Regex); err != nil {
-			return engine.Candidate{}, fmt.Errorf("regex: %v", err)
-		}
-	}
-	return engine.Candidate{
+	ec := engine.Candidate{
 		Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
 		Regex: c.Regex, Group: c.Group, Field: c.Field, FirstOnly: c.FirstOnly,
-	}, nil
+	}
+	return ec, engine.ValidateCandidate(ec)
 }
 
-// toFilter converts a filter of a rule file.
+// toFilter converts and checks a filter of a rule file.
 func toFilter(fl filter) (engine.Filter, error) {
 	ef := engine.Filter{Column: fl.Column, Op: engine.FilterOp(fl.Op), Values: fl.Values}
 	if fl.Value != nil {
@@ -398,7 +447,7 @@ func toFilter(fl filter) (engine.Filter, error) {
 	if fl.Column == "" {
 		return ef, errors.New("column is required")
 	}
-	return ef, nil
+	return ef, engine.ValidateFilter(ef)
 }
 
 // fieldLines maps top-level keys ("filters") and list items

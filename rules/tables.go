@@ -233,19 +233,16 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 			return missing(nodeLine(root, "project", "log", i), fmt.Sprintf("project.log[%d]", i), col)
 		}
 	}
-	rowColumn := func(col string) bool {
-		return !engine.IsTIColumn(col) && col != engine.MatchedValueColumn
-	}
 	for i, e := range r.Entities {
 		for _, id := range e.Identifiers {
-			if rowColumn(id.Column) && !has(id.Column) {
-				return missing(nodeLine(root, "entities", i, "identifiers", id.Name), fmt.Sprintf("entities[%d]", i), id.Column)
+			if col, ok := engine.RowColumn(id.Column); ok && !has(col) {
+				return missing(nodeLine(root, "entities", i, "identifiers", id.Name), fmt.Sprintf("entities[%d]", i), col)
 			}
 		}
 	}
 	for _, tpl := range []struct{ field, text string }{{"alert_name", r.AlertNameTemplate}, {"alert_description", r.AlertDescriptionTemplate}} {
-		for _, col := range templateColumns(tpl.text) {
-			if rowColumn(col) && !has(col) {
+		for _, ref := range templateColumns(tpl.text) {
+			if col, ok := engine.RowColumn(ref); ok && !has(col) {
 				return missing(nodeLine(root, tpl.field), tpl.field, col)
 			}
 		}

@@ -134,8 +134,13 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 		extra, err = rules.Load(f.ruleFiles...)
 		ruleSet = append(ruleSet, extra...)
 	}
+	if err == nil {
+		err = rules.CheckDuplicates(ruleSet)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "timap match: rules: %v\n", err)
+		for _, e := range unjoin(err) {
+			fmt.Fprintf(stderr, "timap match: rules: %s\n", clean(e.Error()))
+		}
 		return 1
 	}
 	return matchWith(f, ruleSet, stdout, stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -63,6 +64,11 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 	}
 	rs, err := rules.Load(paths...)
 	if err == nil {
+		// As match will run them: together with the built-in rules.
+		builtin, berr := rules.Builtin()
+		err = errors.Join(berr, rules.CheckDuplicates(append(builtin, rs...)))
+	}
+	if err == nil {
 		_, err = engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), rs, engine.ExecutorOptions{})
 	}
 	if err != nil {
@@ -75,9 +81,14 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// unjoin flattens errors.Join trees into their leaves.
 func unjoin(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, unjoin(e)...)
+		}
+		return out
 	}
 	return []error{err}
 }
@@ -120,6 +131,14 @@ func explain(w io.Writer, r *engine.Rule) {
 		default:
 			how = "values extracted with " + c.Extract
 		}
+		switch c.Extract {
+		case "split":
+			how += fmt.Sprintf(" (separator %q)", c.Sep)
+		case "regex":
+			how += fmt.Sprintf(" (%s, group %d)", c.Regex, c.Group)
+		case "json_field":
+			how += " (field " + c.Field + ")"
+		}
 		line := fmt.Sprintf("  %s of %s against %s indicators", how, c.Column, c.Type)
 		if c.Subdomains {
 			line += " (and their parent domains)"
@@ -131,6 +150,19 @@ func explain(w io.Writer, r *engine.Rule) {
 	}
 	for _, f := range r.TIFilters {
 		fmt.Fprintf(w, "  using only indicators whose %s %s %s\n", f.Column, f.Op, f.Value)
+	}
+	if sb := r.SeverityBy; sb != nil {
+		fmt.Fprintf(w, "severity from %s:", sb.Column)
+		for _, st := range sb.Steps {
+			fmt.Fprintf(w, " above %g %s;", st.Above, st.Severity)
+		}
+		fmt.Fprintf(w, " else %s\n", sb.Else)
+	}
+	if r.AlertNameTemplate != "" {
+		fmt.Fprintf(w, "alert name: %s\n", r.AlertNameTemplate)
+	}
+	if r.AlertDescriptionTemplate != "" {
+		fmt.Fprintf(w, "alert description: %s\n", r.AlertDescriptionTemplate)
 	}
 	fmt.Fprintf(w, "alerts carry: %s", strings.Join(append(append([]string{}, r.ProjectTI...), r.ProjectLog...), ", "))
 	var ents []string

@@ -110,7 +110,7 @@ func (r *EventReader) SetNeedAny(cols engine.ColumnSet) { r.needAny = cols }
 func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.ColumnSet) error {
 	if r.csv != nil {
 		ev.Reset(r.table)
-		err := r.csv.Next(ev, need(r.table))
+		err := r.csv.Next(ev, r.csvNeed(need))
 		r.line = r.csv.Line()
 		ev.Origin, ev.Offset = r.path, int64(r.line)
 		if err != nil && err != io.EOF {
@@ -165,3 +165,12 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 
 // utf8BOM starts files written by some Windows tools.
 var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// csvNeed is the column set of CSV rows: a Type column may put rows in any
+// table, so every column some table needs is kept.
+func (r *EventReader) csvNeed(need func(string) engine.ColumnSet) engine.ColumnSet {
+	if r.needAny != nil {
+		return r.needAny
+	}
+	return need(r.table)
+}

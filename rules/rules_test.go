@@ -147,3 +147,33 @@ join:
 		t.Errorf("bad window: %v", err)
 	}
 }
+
+// TestLoaderFindings pins errors a trial user met: each names the file and
+// the line or field.
+func TestLoaderFindings(t *testing.T) {
+	for _, tt := range []struct{ name, src, want string }{
+		{"empty", "", "x.yaml:1: empty rule file"},
+		{"two documents", valid + "---\n" + valid, "more than one YAML document: one rule per file"},
+		{"bad filter op", strings.Replace(valid, `op: "=~"`, `op: "==~"`, 1), `x.yaml:6: filters[0]: unknown filter operator "==~"`},
+		{"split without sep", strings.Replace(valid, "subdomains: true", "extract: split", 1), "x.yaml:8: candidates[0]: candidate Name: split needs a separator"},
+		{"bad ti filter", strings.Replace(valid, "project:", "ti_filters:\n  - {column: ConfidenceScore, op: \">\", value: high}\nproject:", 1), `x.yaml:10: ti_filters[0]: ti filter ConfidenceScore >: "high" is not a number`},
+	} {
+		_, err := Parse("x.yaml", []byte(tt.src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(valid), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte(valid), 0o644)
+	rs, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckDuplicates(rs); err == nil || !strings.Contains(err.Error(), "b.yaml: id 11111111-2222-3333-4444-555555555555 is already used by") {
+		t.Errorf("duplicates: %v", err)
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no rule files") {
+		t.Errorf("empty directory: %v", err)
+	}
+}

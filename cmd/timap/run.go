@@ -148,7 +148,11 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 		return err
 	}
 	inds := pipeline.NewIndicators(engine.NewStore(engine.StoreOptions{}))
-	x, err := engine.NewExecutor(inds.Store, ruleSet, engine.ExecutorOptions{Grace: *cfg.Indicators.ExpiryGrace})
+	xopts := engine.ExecutorOptions{Grace: *cfg.Indicators.ExpiryGrace}
+	if cfg.Rules.Compat == "sentinel" {
+		xopts = engine.ExecutorOptions{Compat: true} // Sentinel has no lateness grace
+	}
+	x, err := engine.NewExecutor(inds.Store, ruleSet, xopts)
 	if err != nil {
 		return err
 	}
@@ -176,7 +180,7 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 	}
 	defer closeSinks()
 	sc := pipeline.StageConfig{Executor: x, Sink: sink, Window: cfg.Suppression.Window, Lateness: cfg.Suppression.Lateness,
-		Now: f.now, MarkInterval: cfg.State.Interval, Logger: log}
+		Now: f.now, MarkInterval: cfg.State.Interval, Logger: log, SentinelDedup: cfg.Rules.Compat == "sentinel"}
 	if cfg.Kafka != nil && cfg.Kafka.DeadLetterTopic != "" {
 		sc.DeadLetter = prod.Sink(cfg.Kafka.DeadLetterTopic)
 	}

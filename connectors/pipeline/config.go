@@ -205,6 +205,9 @@ type RulesConfig struct {
 	Builtin *bool `yaml:"builtin"`
 	// Files are extra rule files or directories (YAML).
 	Files []string `yaml:"files"`
+	// Compat "sentinel" runs the rules with Sentinel's semantics, quirks
+	// included (as timap match --compat sentinel). Default "": timap's.
+	Compat string `yaml:"compat"`
 }
 
 // SuppressionConfig are the suppression windows.

@@ -181,6 +181,9 @@ func (c *Config) validateIndicators(hasKafkaEvents bool, bad func(string, string
 			bad("indicators.leader", "elected needs a kafka event source (the group elects); use always or never")
 		}
 	}
+	if c.Rules.Compat != "" && c.Rules.Compat != "sentinel" {
+		bad("rules.compat", "the only compatibility mode is sentinel")
+	}
 	if *ic.ExpiryGrace < 0 {
 		bad("indicators.expiry_grace", "must not be negative")
 	}

@@ -34,6 +34,9 @@ type StageConfig struct {
 	// time (tests, replays with `timap match --now` semantics). Zero: the
 	// wall clock.
 	Now time.Time
+	// SentinelDedup groups alerts by the rules' Sentinel dedup keys
+	// (compatibility mode; engine.AggregatorOptions.SentinelDedup).
+	SentinelDedup bool
 	// MarkInterval is how often a lane snapshots a checkpoint (offset and
 	// suppression state) for its source to commit. Default 1 s. Shorter
 	// means fewer records replayed after a crash and more state writes.
@@ -142,6 +145,7 @@ func (s *Stage) NewLane(topic string, partition int32, route Route) *Lane {
 	l.parser.Location = route.Location
 	l.agg = engine.NewAggregator(engine.AggregatorOptions{
 		Window: s.cfg.Window, Lateness: s.cfg.Lateness, EmitFirst: true, Clock: s.now, MaxFuture: s.cfg.MaxFuture,
+		SentinelDedup: s.cfg.SentinelDedup,
 	}, l.sendAlert)
 	l.tr.init()
 	return l

@@ -56,6 +56,43 @@ type Alert struct {
 	// ExtendedProperties are the rule's projected columns of the indicator
 	// and of the first row, under their Sentinel names.
 	ExtendedProperties map[string]any
+	// Truncated is set when Shrunk cut long values to fit a size limit.
+	Truncated bool `json:",omitempty"`
+}
+
+// maxShrunkValue is how much of each long text value Shrunk keeps.
+const maxShrunkValue = 1024
+
+// Shrunk returns a copy of a whose long text values (ExtendedProperties,
+// entity identifiers) are cut to 1 KiB each and marked Truncated, for sinks
+// with a record size limit (Kafka's max.message.bytes): one giant log line
+// must not make an alert undeliverable. a itself is not changed.
+func (a *Alert) Shrunk() *Alert {
+	c := *a
+	c.Truncated = true
+	cut := func(s string) string {
+		if len(s) <= maxShrunkValue {
+			return s
+		}
+		return strings.ToValidUTF8(s[:maxShrunkValue], "") + "…"
+	}
+	c.ExtendedProperties = make(map[string]any, len(a.ExtendedProperties))
+	for k, v := range a.ExtendedProperties {
+		if s, ok := v.(string); ok {
+			v = cut(s)
+		}
+		c.ExtendedProperties[k] = v
+	}
+	c.Entities = nil
+	for _, e := range a.Entities {
+		ids := make([]Identifier, len(e.Identifiers))
+		for i, id := range e.Identifiers {
+			ids[i] = Identifier{id.Name, cut(id.Column)}
+		}
+		c.Entities = append(c.Entities, Entity{Type: e.Type, Identifiers: ids})
+	}
+	c.MatchedValue, c.IndicatorValue, c.AlertDescription = cut(a.MatchedValue), cut(a.IndicatorValue), cut(a.AlertDescription)
+	return &c
 }
 
 // Entity is one alert entity: its Sentinel type ("IP", "Host", …) and

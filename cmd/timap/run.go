@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -155,6 +156,12 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 	x, err := engine.NewExecutor(inds.Store, ruleSet, xopts)
 	if err != nil {
 		return err
+	}
+	for _, ev := range cfg.Events {
+		// A misspelt table matches nothing, silently: say so at start.
+		if ev.Table != "" && len(x.Needs(ev.Table)) == 0 {
+			log.Warn("no rule reads this table: rows of it will never match", "source", ev.Name, "table", ev.Table, "tables", strings.Join(x.Tables(), ","))
+		}
 	}
 	var client kafka.ClientConfig
 	var prod *kafka.Producer

@@ -109,19 +109,32 @@ func (s *TopicSink) Send(ctx context.Context, key string, value []byte, done fun
 	return nil
 }
 
+// MaxDeadLetterBytes is the most of a bad record's value copied to the
+// dead-letter topic (its "timap-truncated" header gives the full length).
+const MaxDeadLetterBytes = 64 << 10
+
 // SendDeadLetter produces a record that could not be decoded, with its
 // original key and value and two headers: "timap-origin"
 // (topic/partition:offset) and "timap-error" (the reason).
 func (s *TopicSink) SendDeadLetter(ctx context.Context, rec *pipeline.Record, reason error, done func(error)) error {
 	origin := fmt.Sprintf("%s:%d", pipeline.PartitionKey(rec.Topic, rec.Partition), rec.Offset)
+	value, key := rec.Value, rec.Key
+	headers := []kgo.RecordHeader{
+		{Key: "timap-origin", Value: []byte(origin)},
+		{Key: "timap-error", Value: []byte(reason.Error())},
+	}
+	if len(value)+len(key) > MaxDeadLetterBytes {
+		// A record too large for the dead-letter topic would stop the
+		// partition: keep its start and say how long it was.
+		headers = append(headers, kgo.RecordHeader{Key: "timap-truncated", Value: []byte(fmt.Sprintf("%d bytes", len(value)))})
+		value = value[:min(len(value), MaxDeadLetterBytes)]
+		key = key[:min(len(key), 1024)]
+	}
 	r := &kgo.Record{
-		Topic: s.topic,
-		Key:   append([]byte(nil), rec.Key...),
-		Value: append([]byte(nil), rec.Value...),
-		Headers: []kgo.RecordHeader{
-			{Key: "timap-origin", Value: []byte(origin)},
-			{Key: "timap-error", Value: []byte(reason.Error())},
-		},
+		Topic:   s.topic,
+		Key:     append([]byte(nil), key...),
+		Value:   append([]byte(nil), value...),
+		Headers: headers,
 	}
 	s.p.cl.Produce(ctx, r, func(_ *kgo.Record, err error) { done(err) })
 	return nil

@@ -238,10 +238,19 @@ func (l *Lane) add(m *engine.Match) {
 	}
 }
 
+// MaxAlertBytes is the largest encoded alert sent as is; larger ones are
+// sent Shrunk. Kafka's default max.message.bytes is about 1 MB.
+const MaxAlertBytes = 512 << 10
+
 // sendAlert is the aggregator's callback. The alert is encoded at once:
 // the aggregator keeps counting into the same *Alert afterwards.
 func (l *Lane) sendAlert(a *engine.Alert) error {
 	value, err := json.Marshal(a)
+	if err == nil && len(value) > MaxAlertBytes {
+		// A huge log line must not make the alert undeliverable (and stop
+		// the partition): send it with its long values cut.
+		value, err = json.Marshal(a.Shrunk())
+	}
 	if err != nil {
 		return fmt.Errorf("alert %s: %w", a.SystemAlertId, err)
 	}

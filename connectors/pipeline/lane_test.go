@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -210,4 +211,25 @@ func TestCheckpointCompression(t *testing.T) {
 		t.Errorf("decoded %d open alerts at %d: %v", len(back.State.Open), back.Offset, err)
 	}
 	t.Logf("200 open alerts: %d bytes compressed", len(b))
+}
+
+// TestLaneHugeAlert: a matching row with a megabyte of Message gives an
+// alert that still fits a Kafka record (a trial user stopped a whole
+// consumer group with one such line).
+func TestLaneHugeAlert(t *testing.T) {
+	sink := &heldSink{}
+	st := newTestStage(t, sink, nil)
+	lane := st.NewLane("fw", 0, Route{})
+	big := append(hit(testNow.Add(-time.Hour)), []byte(" msg="+strings.Repeat("A", 1<<20))...)
+	if err := lane.Process(context.Background(), records("fw", 0, big)); err != nil {
+		t.Fatal(err)
+	}
+	if sink.count() != 1 {
+		t.Fatalf("%d alerts", sink.count())
+	}
+	a := sink.alerts[0]
+	b, _ := json.Marshal(a)
+	if !a.Truncated || len(b) > MaxAlertBytes || a.MatchedValue != "203.0.113.9" {
+		t.Errorf("alert of %d bytes, Truncated=%v, MatchedValue %q", len(b), a.Truncated, a.MatchedValue)
+	}
 }

@@ -1,0 +1,269 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"timap/connectors/cef"
+	"timap/connectors/tabular"
+	"timap/engine"
+)
+
+// pass is how much of the per-event pipeline a run does. Each pass adds
+// one stage to the previous, so the differences of their times are the
+// cost of each stage.
+type pass int
+
+const (
+	// passSplit reads the file and splits it into lines: the I/O floor.
+	passSplit pass = iota
+	// passDecode also decodes each line (CEF or NDJSON) into an Event,
+	// filling the columns the rules need.
+	passDecode
+	// passMatch also runs every rule of the table (Matcher.Match).
+	passMatch
+	// passFull also aggregates matches into alerts and writes them as
+	// NDJSON to a file: the whole pipeline of `timap match`.
+	passFull
+	// passLatency is passFull in streaming mode: an alert is written and
+	// flushed at its first matching row (EmitFirst), and the time from
+	// reading each row to its alert being written is recorded.
+	passLatency
+)
+
+var passNames = [...]string{"split", "decode", "match", "full", "latency"}
+
+func (p pass) String() string { return passNames[p] }
+
+// RunResult is one timed pass over one event file.
+type RunResult struct {
+	Pass    string
+	Threads int
+	// Events are the lines read, Bad those that did not decode.
+	Events, Bad, Bytes int64
+	Seconds            float64
+	EventsPerSec       float64
+	BytesPerSec        float64
+	NsPerEvent         float64
+	// AllocsPerEvent and AllocBytesPerEvent are heap allocations over the
+	// whole pass (alert objects and their JSON included) per event.
+	AllocsPerEvent, AllocBytesPerEvent float64
+	// Matches are rule matches; Alerts the alerts emitted.
+	Matches int64
+	Alerts  int
+}
+
+// matchEnv is what the passes share.
+type matchEnv struct {
+	x      *engine.Executor
+	now    time.Time
+	window time.Duration
+	tmp    string // alert files
+	repeat int    // runs per timed pass, the fastest kept
+}
+
+// shardResult is what one goroutine of a pass produced.
+type shardResult struct {
+	events, bad, bytes, matches int64
+	alerts                      alertSet
+	lat, latAll                 []int64
+	err                         error
+}
+
+// section is a byte range of a file that starts at a line start.
+type section struct{ off, n int64 }
+
+// sections splits path into n ranges at line boundaries.
+func sections(path string, n int) ([]section, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	cuts := []int64{0}
+	buf := make([]byte, 64<<10)
+	for k := 1; k < n; k++ {
+		off := max(size*int64(k)/int64(n), cuts[len(cuts)-1])
+		for {
+			m, err := f.ReadAt(buf, off)
+			if i := bytes.IndexByte(buf[:m], '\n'); i >= 0 {
+				off += int64(i) + 1
+				break
+			}
+			off += int64(m)
+			if err != nil {
+				off = size
+				break
+			}
+		}
+		cuts = append(cuts, off)
+	}
+	cuts = append(cuts, size)
+	var out []section
+	for i := 0; i+1 < len(cuts); i++ {
+		out = append(out, section{cuts[i], cuts[i+1] - cuts[i]})
+	}
+	return out, nil
+}
+
+// run makes one pass over in with threads goroutines (and GOMAXPROCS
+// threads), each over its own section of the file with its own parser,
+// Matcher and Aggregator. Alerts of the sections are merged by
+// SystemAlertId.
+func (env *matchEnv) run(in EventFile, p pass, threads int) (RunResult, alertSet, []int64, []int64, error) {
+	// Collect before the pass, on every core: with 10M indicators a
+	// single-core GC takes seconds.
+	runtime.GC()
+	prev := runtime.GOMAXPROCS(threads)
+	defer runtime.GOMAXPROCS(prev)
+	secs, err := sections(in.Path, threads)
+	if err != nil {
+		return RunResult{}, nil, nil, nil, err
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res := make([]shardResult, len(secs))
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range secs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i].err = env.shard(in, secs[i], p, i, &res[i])
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	runtime.ReadMemStats(&after)
+	r := RunResult{Pass: p.String(), Threads: threads, Seconds: elapsed}
+	all := alertSet{}
+	var lat, latAll []int64
+	for i := range res {
+		if res[i].err != nil {
+			return r, nil, nil, nil, fmt.Errorf("bench: %s %s pass: %w", filepath.Base(in.Path), p, res[i].err)
+		}
+		r.Events += res[i].events
+		r.Bad += res[i].bad
+		r.Bytes += res[i].bytes
+		r.Matches += res[i].matches
+		all.merge(res[i].alerts)
+		lat, latAll = append(lat, res[i].lat...), append(latAll, res[i].latAll...)
+	}
+	r.Alerts = len(all)
+	r.EventsPerSec = float64(r.Events) / elapsed
+	r.BytesPerSec = float64(r.Bytes) / elapsed
+	if r.Events > 0 {
+		r.NsPerEvent = elapsed * 1e9 / float64(r.Events)
+		r.AllocsPerEvent = float64(after.Mallocs-before.Mallocs) / float64(r.Events)
+		r.AllocBytesPerEvent = float64(after.TotalAlloc-before.TotalAlloc) / float64(r.Events)
+	}
+	return r, all, lat, latAll, nil
+}
+
+// latencyEvery samples the processing time of one row in this many.
+const latencyEvery = 16
+
+// shard runs pass p over one section.
+func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shardResult) error {
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.NewSectionReader(f, sec.off, sec.n))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var ev engine.Event
+	cp := cef.Parser{Now: env.now}
+	m := env.x.NewMatcher()
+	need := env.x.Needs(in.Table)
+	res.alerts = alertSet{}
+	var readAt time.Time
+	var agg *engine.Aggregator
+	if p >= passFull {
+		af, err := os.Create(filepath.Join(env.tmp, fmt.Sprintf("alerts-%s-%s-%d.ndjson", filepath.Base(in.Path), p, id)))
+		if err != nil {
+			return err
+		}
+		defer af.Close()
+		bw := bufio.NewWriterSize(af, 64<<10)
+		defer bw.Flush()
+		enc := json.NewEncoder(bw)
+		agg = engine.NewAggregator(engine.AggregatorOptions{Window: env.window, EmitFirst: p == passLatency}, func(a *engine.Alert) error {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+			res.alerts.put(a)
+			if p == passLatency {
+				if err := bw.Flush(); err != nil {
+					return err
+				}
+				if a.EventCount == 1 { // the first emission, caused by this row
+					res.lat = append(res.lat, time.Since(readAt).Nanoseconds())
+				}
+			}
+			return nil
+		})
+	}
+	emit := func(mt *engine.Match) {
+		res.matches++
+		if agg != nil {
+			if err := agg.Add(mt); err != nil && res.err == nil {
+				res.err = err
+			}
+		}
+	}
+	origin := filepath.Base(in.Path)
+	for sc.Scan() {
+		if p == passLatency {
+			readAt = time.Now()
+		}
+		line := sc.Bytes()
+		res.events++
+		res.bytes += int64(len(line)) + 1
+		if p == passSplit {
+			continue
+		}
+		ev.Reset(in.Table)
+		var err error
+		if in.Format == "cef" {
+			err = cp.Decode(line, &ev, need)
+		} else {
+			err = tabular.DecodeJSON(line, &ev, need)
+		}
+		if err != nil {
+			res.bad++
+			continue
+		}
+		ev.Origin, ev.Offset = origin, res.events
+		if p == passDecode {
+			continue
+		}
+		m.Match(&ev, env.now, emit)
+		if res.err != nil {
+			return res.err
+		}
+		if p == passLatency && res.events%latencyEvery == 0 {
+			res.latAll = append(res.latAll, time.Since(readAt).Nanoseconds())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if agg != nil {
+		return agg.Flush()
+	}
+	return nil
+}

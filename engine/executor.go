@@ -144,7 +144,7 @@ func (x *Executor) plan(table string, r *Rule) {
 			}
 		}
 	}
-	for _, col := range templateColumns(r.AlertNameTemplate + r.AlertDescriptionTemplate) {
+	for _, col := range TemplateColumns(r.AlertNameTemplate + r.AlertDescriptionTemplate) {
 		if !IsTIColumn(col) && col != MatchedValueColumn {
 			need(col)
 		}

@@ -119,8 +119,8 @@ func stripPort(s string) string {
 	return s
 }
 
-// templateColumns lists the {{Column}} names of a template.
-func templateColumns(t string) []string {
+// TemplateColumns lists the {{Column}} references of an alert template.
+func TemplateColumns(t string) []string {
 	var cols []string
 	for {
 		i := strings.Index(t, "{{")

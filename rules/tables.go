@@ -241,7 +241,7 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		}
 	}
 	for _, tpl := range []struct{ field, text string }{{"alert_name", r.AlertNameTemplate}, {"alert_description", r.AlertDescriptionTemplate}} {
-		for _, ref := range templateColumns(tpl.text) {
+		for _, ref := range engine.TemplateColumns(tpl.text) {
 			if col, ok := engine.RowColumn(ref); ok && !has(col) {
 				return missing(nodeLine(root, tpl.field), tpl.field, col)
 			}
@@ -250,22 +250,6 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	return nil
 }
 
-// templateColumns lists the {{Column}} names of an alert template.
-func templateColumns(t string) []string {
-	var cols []string
-	for {
-		i := strings.Index(t, "{{")
-		if i < 0 {
-			return cols
-		}
-		j := strings.Index(t[i:], "}}")
-		if j < 0 {
-			return cols
-		}
-		cols = append(cols, strings.TrimSpace(t[i+2:i+j]))
-		t = t[i+j+2:]
-	}
-}
 
 // suggest returns a known column equal to col but for case, if any.
 func suggest(col string, tables []*Table, extra map[string]string, derived map[string]bool) string {

@@ -250,7 +250,6 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	return nil
 }
 
-
 // suggest returns a known column equal to col but for case, if any.
 func suggest(col string, tables []*Table, extra map[string]string, derived map[string]bool) string {
 	for c := range derived {

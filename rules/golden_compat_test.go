@@ -6,47 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"timap/connectors/files"
 	"timap/engine"
 )
-
-// runCompat is runAll in Sentinel compatibility mode (timap match --compat
-// sentinel): each rule's sentinel.compat block, the 14-day ingest lookback,
-// one indicator per value, and alerts grouped by Sentinel's dedup keys per
-// hour, carrying the latest row.
-func runCompat(t testing.TB, now time.Time, inds []tiSpec, rows ...*engine.Event) []*engine.Alert {
-	t.Helper()
-	store := engine.NewStore(engine.StoreOptions{})
-	for _, s := range inds {
-		store.Upsert(s.build(t))
-	}
-	return runStoreCompat(t, store, now, rows...)
-}
-
-func runStoreCompat(t testing.TB, store *engine.Store, now time.Time, rows ...*engine.Event) []*engine.Alert {
-	t.Helper()
-	x, err := engine.NewExecutor(store, builtin(t), engine.ExecutorOptions{Compat: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alerts []*engine.Alert
-	agg := engine.NewAggregator(engine.AggregatorOptions{SentinelDedup: true}, func(a *engine.Alert) error {
-		alerts = append(alerts, a)
-		return nil
-	})
-	m := x.NewMatcher()
-	for _, ev := range rows {
-		m.Match(ev, now, func(mt *engine.Match) {
-			if err := agg.Add(mt); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	if err := agg.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return alerts
-}
 
 // TestGoldenVectorsCompat runs the synthetic vectors T1–T40 of spec §7 in
 // Sentinel compatibility mode and expects the spec's "expected" column
@@ -248,45 +209,5 @@ func TestGoldenVectorsCompat(t *testing.T) {
 		}
 	})
 
-	// T36: the destination matches (IoCDirection "Destination").
-	t.Run("T36", func(t *testing.T) {
-		al := of("R46", runCompat(t, t0, []tiSpec{ti("i1", "ip", "203.0.113.10")}, row("_Im_NetworkSession", "SrcIpAddr", "10.0.0.5", "DstIpAddr", "203.0.113.10")))
-		if len(al) != 1 || al[0].MatchedValue != "203.0.113.10" || al[0].MatchedColumn != "DstIpAddr" {
-			t.Fatalf("alerts %+v", al)
-		}
-	})
-
-	// T39: the GreyNoise indicators expired on 2023-09-12: no match today;
-	// with the clock set back before the expiry they match.
-	t.Run("T39", func(t *testing.T) {
-		load := func(now time.Time) *engine.Store {
-			store := engine.NewStore(engine.StoreOptions{})
-			if _, err := files.LoadIndicators([]string{"testdata/sentinel-samples/GreyNoiseThreatIntelligence.json"}, "auto", now,
-				func(b []*engine.Indicator) { store.Upsert(b...) }); err != nil {
-				t.Fatal(err)
-			}
-			return store
-		}
-		if al := of("R21", runStoreCompat(t, load(t0), t0, row("AWSCloudTrail", "SourceIpAddress", "1.1.1.1"))); len(al) != 0 {
-			t.Errorf("expired indicators matched: %s", fmtKeys(keys(al)))
-		}
-		then := time.Date(2023, 9, 12, 0, 0, 0, 0, time.UTC)
-		al := of("R21", runStoreCompat(t, load(then), then, rowAt("AWSCloudTrail", then.Add(-10*time.Minute), "SourceIpAddress", "1.1.1.1")))
-		if len(al) != 1 || al[0].IndicatorId != "indicator--b8dfd523-5156-5319-9375-53add8183ea4" {
-			t.Errorf("before expiry: %s", fmtKeys(keys(al)))
-		}
-	})
-
-	// T40: R05 needs the mail's EmailEvents row; both sides lower-cased.
-	t.Run("T40", func(t *testing.T) {
-		tis := []tiSpec{ti("i1", "domain", "Evil.Example.com")}
-		link := row("EmailUrlInfo", "Url", "https://evil.example.com/a", "UrlDomain", "evil.example.com", "NetworkMessageId", "m1")
-		mail := row("EmailEvents", "NetworkMessageId", "m1", "RecipientEmailAddress", "bob@contoso.com", "DeliveryAction", "Delivered")
-		if got := keys(of("R05", runCompat(t, t0, tis, link, mail))); !slices.Equal(got, []string{"i1 evil.example.com"}) {
-			t.Errorf("with the mail: %s", fmtKeys(got))
-		}
-		if got := keys(of("R05", runCompat(t, t0, tis, link))); len(got) != 0 {
-			t.Errorf("without the mail: %s", fmtKeys(got))
-		}
-	})
+	sameInBothModes(t, true)
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"timap/connectors/files"
 	"timap/engine"
 )
 
@@ -260,59 +259,7 @@ func TestGoldenVectors(t *testing.T) {
 		}
 	})
 
-	// T36: the destination matches. Sentinel reports IoCDirection
-	// "Destination"; timap's alert names the column (MatchedColumn).
-	t.Run("T36", func(t *testing.T) {
-		al := of("R46", runAll(t, t0, []tiSpec{ti("i1", "ip", "203.0.113.10")}, row("_Im_NetworkSession", "SrcIpAddr", "10.0.0.5", "DstIpAddr", "203.0.113.10")))
-		if len(al) != 1 || al[0].MatchedValue != "203.0.113.10" || al[0].MatchedColumn != "DstIpAddr" {
-			t.Fatalf("alerts %+v", al)
-		}
-	})
-
-	// T39: the GreyNoise sample indicators expired on 2023-09-12: no match
-	// today, as in Sentinel. With the clock set back before the expiry
-	// they match (so expiry is what stops them).
-	t.Run("T39", func(t *testing.T) {
-		load := func(now time.Time) *engine.Store {
-			store := engine.NewStore(engine.StoreOptions{})
-			if _, err := files.LoadIndicators([]string{"testdata/sentinel-samples/GreyNoiseThreatIntelligence.json"}, "auto", now,
-				func(b []*engine.Indicator) { store.Upsert(b...) }); err != nil {
-				t.Fatal(err)
-			}
-			return store
-		}
-		if al := of("R21", runStore(t, load(t0), t0, row("AWSCloudTrail", "SourceIpAddress", "1.1.1.1"))); len(al) != 0 {
-			t.Errorf("expired indicators matched: %s", fmtKeys(keys(al)))
-		}
-		then := time.Date(2023, 9, 12, 0, 0, 0, 0, time.UTC)
-		al := of("R21", runStore(t, load(then), then, rowAt("AWSCloudTrail", then.Add(-10*time.Minute), "SourceIpAddress", "1.1.1.1")))
-		if len(al) != 1 || al[0].IndicatorId != "indicator--b8dfd523-5156-5319-9375-53add8183ea4" {
-			t.Errorf("before expiry: %s", fmtKeys(keys(al)))
-		}
-	})
-
-	// T40: R05 alerts on a link only when the mail's EmailEvents row (same
-	// NetworkMessageId, not blocked) exists. Same as Sentinel (both sides
-	// lower-cased there, normalised here).
-	t.Run("T40", func(t *testing.T) {
-		tis := []tiSpec{ti("i1", "domain", "Evil.Example.com")}
-		link := row("EmailUrlInfo", "Url", "https://evil.example.com/a", "UrlDomain", "evil.example.com", "NetworkMessageId", "m1")
-		mail := row("EmailEvents", "NetworkMessageId", "m1", "RecipientEmailAddress", "bob@contoso.com", "DeliveryAction", "Delivered")
-		if got := keys(of("R05", runAll(t, t0, tis, link, mail))); !slices.Equal(got, []string{"i1 evil.example.com"}) {
-			t.Errorf("with the mail: %s", fmtKeys(got))
-		}
-		if got := keys(of("R05", runAll(t, t0, tis, link))); len(got) != 0 {
-			t.Errorf("without the mail: %s", fmtKeys(got))
-		}
-		// The mail's row may come first; a row of another mail does not do.
-		if got := keys(of("R05", runAll(t, t0, tis, mail, link))); !slices.Equal(got, []string{"i1 evil.example.com"}) {
-			t.Errorf("mail first: %s", fmtKeys(got))
-		}
-		other := row("EmailEvents", "NetworkMessageId", "m2", "RecipientEmailAddress", "bob@contoso.com", "DeliveryAction", "Delivered")
-		if got := keys(of("R05", runAll(t, t0, tis, link, other))); len(got) != 0 {
-			t.Errorf("another mail: %s", fmtKeys(got))
-		}
-	})
+	sameInBothModes(t, false)
 }
 
 // solarigateCEF is the CommonSecurityLog row of the Sentinel training

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"timap/connectors/files"
 	"timap/engine"
 	"timap/rules"
 )
@@ -180,21 +181,52 @@ func rowAt(table string, at time.Time, kv ...string) *engine.Event {
 // rule, indicator, value and hour, after the windows are flushed.
 func runAll(t testing.TB, now time.Time, inds []tiSpec, rows ...*engine.Event) []*engine.Alert {
 	t.Helper()
+	return runStore(t, storeOf(t, inds), now, rows...)
+}
+
+// runCompat is runAll in Sentinel compatibility mode (timap match --compat
+// sentinel): each rule's sentinel.compat block, the 14-day ingest lookback,
+// one indicator per value, and alerts grouped by Sentinel's dedup keys per
+// hour, carrying the latest row.
+func runCompat(t testing.TB, now time.Time, inds []tiSpec, rows ...*engine.Event) []*engine.Alert {
+	t.Helper()
+	return runStoreCompat(t, storeOf(t, inds), now, rows...)
+}
+
+func storeOf(t testing.TB, inds []tiSpec) *engine.Store {
 	store := engine.NewStore(engine.StoreOptions{})
 	for _, s := range inds {
 		store.Upsert(s.build(t))
 	}
-	return runStore(t, store, now, rows...)
+	return store
 }
 
 func runStore(t testing.TB, store *engine.Store, now time.Time, rows ...*engine.Event) []*engine.Alert {
 	t.Helper()
-	x, err := engine.NewExecutor(store, builtin(t), engine.ExecutorOptions{})
+	return runStoreTI(t, store, now, rows...)
+}
+
+// runStoreTI is runStore, with the same type as runStoreCompat.
+func runStoreTI(t testing.TB, store *engine.Store, now time.Time, rows ...*engine.Event) []*engine.Alert {
+	t.Helper()
+	return runWith(t, store, now, false, rows...)
+}
+
+func runStoreCompat(t testing.TB, store *engine.Store, now time.Time, rows ...*engine.Event) []*engine.Alert {
+	t.Helper()
+	return runWith(t, store, now, true, rows...)
+}
+
+// runWith runs the built-in rules over rows in timap's semantics or, with
+// compat, in Sentinel's.
+func runWith(t testing.TB, store *engine.Store, now time.Time, compat bool, rows ...*engine.Event) []*engine.Alert {
+	t.Helper()
+	x, err := engine.NewExecutor(store, builtin(t), engine.ExecutorOptions{Compat: compat})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var alerts []*engine.Alert
-	agg := engine.NewAggregator(engine.AggregatorOptions{}, func(a *engine.Alert) error {
+	agg := engine.NewAggregator(engine.AggregatorOptions{SentinelDedup: compat}, func(a *engine.Alert) error {
 		alerts = append(alerts, a)
 		return nil
 	})
@@ -269,4 +301,66 @@ func fmtKeys(ks []string) string {
 		return "no alerts"
 	}
 	return fmt.Sprintf("[%s]", strings.Join(ks, ", "))
+}
+
+// sameInBothModes runs the vectors whose result is the same in timap's
+// semantics and in Sentinel's (T36, T39, T40), in the mode compat says.
+func sameInBothModes(t *testing.T, compat bool) {
+	run, runStore := runAll, runStoreTI
+	if compat {
+		run, runStore = runCompat, runStoreCompat
+	}
+	// T36: the destination matches. Sentinel reports IoCDirection
+	// "Destination"; timap's alert names the column (MatchedColumn).
+	t.Run("T36", func(t *testing.T) {
+		al := of("R46", run(t, t0, []tiSpec{ti("i1", "ip", "203.0.113.10")}, row("_Im_NetworkSession", "SrcIpAddr", "10.0.0.5", "DstIpAddr", "203.0.113.10")))
+		if len(al) != 1 || al[0].MatchedValue != "203.0.113.10" || al[0].MatchedColumn != "DstIpAddr" {
+			t.Fatalf("alerts %+v", al)
+		}
+	})
+
+	// T39: the GreyNoise sample indicators expired on 2023-09-12: no match
+	// today, as in Sentinel. With the clock set back before the expiry
+	// they match (so expiry is what stops them).
+	t.Run("T39", func(t *testing.T) {
+		load := func(now time.Time) *engine.Store {
+			store := engine.NewStore(engine.StoreOptions{})
+			if _, err := files.LoadIndicators([]string{"testdata/sentinel-samples/GreyNoiseThreatIntelligence.json"}, "auto", now,
+				func(b []*engine.Indicator) { store.Upsert(b...) }); err != nil {
+				t.Fatal(err)
+			}
+			return store
+		}
+		if al := of("R21", runStore(t, load(t0), t0, row("AWSCloudTrail", "SourceIpAddress", "1.1.1.1"))); len(al) != 0 {
+			t.Errorf("expired indicators matched: %s", fmtKeys(keys(al)))
+		}
+		then := time.Date(2023, 9, 12, 0, 0, 0, 0, time.UTC)
+		al := of("R21", runStore(t, load(then), then, rowAt("AWSCloudTrail", then.Add(-10*time.Minute), "SourceIpAddress", "1.1.1.1")))
+		if len(al) != 1 || al[0].IndicatorId != "indicator--b8dfd523-5156-5319-9375-53add8183ea4" {
+			t.Errorf("before expiry: %s", fmtKeys(keys(al)))
+		}
+	})
+
+	// T40: R05 alerts on a link only when the mail's EmailEvents row (same
+	// NetworkMessageId, not blocked) exists. Same as Sentinel (both sides
+	// lower-cased there, normalised here).
+	t.Run("T40", func(t *testing.T) {
+		tis := []tiSpec{ti("i1", "domain", "Evil.Example.com")}
+		link := row("EmailUrlInfo", "Url", "https://evil.example.com/a", "UrlDomain", "evil.example.com", "NetworkMessageId", "m1")
+		mail := row("EmailEvents", "NetworkMessageId", "m1", "RecipientEmailAddress", "bob@contoso.com", "DeliveryAction", "Delivered")
+		if got := keys(of("R05", run(t, t0, tis, link, mail))); !slices.Equal(got, []string{"i1 evil.example.com"}) {
+			t.Errorf("with the mail: %s", fmtKeys(got))
+		}
+		if got := keys(of("R05", run(t, t0, tis, link))); len(got) != 0 {
+			t.Errorf("without the mail: %s", fmtKeys(got))
+		}
+		// The mail's row may come first; a row of another mail does not do.
+		if got := keys(of("R05", run(t, t0, tis, mail, link))); !slices.Equal(got, []string{"i1 evil.example.com"}) {
+			t.Errorf("mail first: %s", fmtKeys(got))
+		}
+		other := row("EmailEvents", "NetworkMessageId", "m2", "RecipientEmailAddress", "bob@contoso.com", "DeliveryAction", "Delivered")
+		if got := keys(of("R05", run(t, t0, tis, link, other))); len(got) != 0 {
+			t.Errorf("another mail: %s", fmtKeys(got))
+		}
+	})
 }

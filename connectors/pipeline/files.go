@@ -208,18 +208,8 @@ func readLines(ctx context.Context, r io.Reader, name string, out chan<- []Recor
 
 // readLine returns the next line without its newline, in a new slice.
 func readLine(br *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		part, err := br.ReadSlice('\n')
-		line = append(line, part...)
-		if len(line) > maxLine {
-			return nil, errors.New("line too long")
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return bytes.TrimSuffix(line, []byte("\n")), err
-	}
+	line, err := readDelimited(br, maxLine)
+	return bytes.TrimSuffix(line, []byte("\n")), err
 }
 
 // openFile opens a local file for reading.

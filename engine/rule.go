@@ -29,6 +29,10 @@ type Rule struct {
 	// Tables are further tables read the same way (Sentinel rules that
 	// union SigninLogs with AADNonInteractiveUserSignInLogs).
 	Tables []string
+	// Columns are columns the rule file declares for its tables, with
+	// their types: the whole schema of a custom (*_CL) table timap has no
+	// schema of, or additions to a known one.
+	Columns map[string]ColumnType
 	// TIFilters must all hold for an indicator to be used by this rule
 	// (ConfidenceScore > 50, Description without "State: inactive;").
 	TIFilters []TIFilter

@@ -23,28 +23,10 @@ import (
 var tableFiles embed.FS
 
 // Table is the schema of one Log Analytics table or ASIM parser output.
-type Table struct {
-	Name string
-	// Source says where the column list comes from.
-	Source string
-	// Notes are remarks on the table's columns.
-	Notes string
-	// Columns maps every column name to its KQL type (string, int, long,
-	// real, bool, datetime, dynamic, guid).
-	Columns map[string]string
-}
-
-// Has reports whether the table has column.
-func (t *Table) Has(column string) bool {
-	_, ok := t.Columns[column]
-	return ok
-}
+type Table = engine.TableSchema
 
 // standardColumns are in every Log Analytics table (spec §3).
 var standardColumns = []string{"TenantId", "TimeGenerated", "Type", "SourceSystem"}
-
-// kqlTypes are the column types a schema may name.
-var kqlTypes = []string{"string", "int", "long", "real", "bool", "datetime", "dynamic", "guid"}
 
 type tableFile struct {
 	Table   string            `yaml:"table"`
@@ -105,12 +87,15 @@ func parseTable(name string, data []byte) (*Table, error) {
 	if base := strings.TrimSuffix(path.Base(name), path.Ext(name)); base != f.Table {
 		return nil, fail("table", "%q in file %s.yaml: name the file after the table", f.Table, base)
 	}
-	t := &Table{Name: f.Table, Source: f.Source, Notes: f.Notes, Columns: f.Columns}
-	for col, typ := range f.Columns {
-		if !slices.Contains(kqlTypes, typ) {
-			return nil, fail("columns", "%s: type %q is not one of %s", col, typ, strings.Join(kqlTypes, ", "))
+	t := &Table{Name: f.Table, Source: f.Source, Notes: f.Notes, Columns: make(map[string]engine.ColumnType, len(f.Columns))}
+	for col, name := range f.Columns {
+		typ, err := engine.ParseColumnType(name)
+		if err != nil {
+			return nil, fail("columns", "%s: %v", col, err)
 		}
+		t.Columns[col] = typ
 	}
+	t.Fold()
 	for _, col := range standardColumns {
 		if _, ok := f.Columns[col]; !ok {
 			return nil, fail("columns", "%s is missing (every table has %s)", col, strings.Join(standardColumns, ", "))
@@ -140,10 +125,15 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		}
 		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	for col, typ := range f.Columns {
-		if !slices.Contains(kqlTypes, typ) {
-			return fail(nodeLine(root, "columns", col), "columns", "%s: type %q is not one of %s", col, typ, strings.Join(kqlTypes, ", "))
+	for col, name := range f.Columns {
+		typ, err := engine.ParseColumnType(name)
+		if err != nil {
+			return fail(nodeLine(root, "columns", col), "columns", "%s: %v", col, err)
 		}
+		if r.Columns == nil {
+			r.Columns = map[string]engine.ColumnType{}
+		}
+		r.Columns[col] = typ
 	}
 	var tables []*Table
 	for i, tn := range r.AllTables() {
@@ -318,4 +308,38 @@ func nodeLine(root *yaml.Node, path ...any) int {
 		n = next
 	}
 	return line
+}
+
+// Schemas returns the schemas decoders use for the rows rs read: the
+// built-in tables, with the columns a rule file declares added to its
+// tables (custom *_CL tables get their whole schema from there). The
+// built-in schemas are not changed.
+func Schemas(rs []*engine.Rule) (engine.Schemas, error) {
+	builtin, err := Tables()
+	if err != nil {
+		return nil, err
+	}
+	out := make(engine.Schemas, len(builtin))
+	maps.Copy(out, builtin)
+	for _, r := range rs {
+		if len(r.Columns) == 0 {
+			continue
+		}
+		for _, tn := range r.AllTables() {
+			t := &Table{Name: tn, Columns: map[string]engine.ColumnType{}}
+			if old := out[tn]; old != nil {
+				*t = Table{Name: tn, Source: old.Source, Notes: old.Notes, Columns: maps.Clone(old.Columns)}
+			} else {
+				t.Source = "columns declared in " + r.SourceFile
+				for _, c := range standardColumns {
+					t.Columns[c] = engine.ColumnString
+				}
+				t.Columns["TimeGenerated"] = engine.ColumnDatetime
+			}
+			maps.Copy(t.Columns, r.Columns)
+			t.Fold()
+			out[tn] = t
+		}
+	}
+	return out, nil
 }

@@ -69,7 +69,7 @@ func TestTables(t *testing.T) {
 		t.Errorf("CommonSecurityLog: %d columns, the schema CSV has %d", len(csl.Columns), len(recs)-1)
 	}
 	for _, r := range recs[1:] {
-		if csl.Columns[r[0]] != r[3] {
+		if csl.Columns[r[0]].String() != r[3] {
 			t.Errorf("CommonSecurityLog.%s: type %q, want %q", r[0], csl.Columns[r[0]], r[3])
 		}
 	}

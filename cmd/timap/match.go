@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"timap/connectors/files"
+	"timap/connectors/tabular"
 	"timap/engine"
 	"timap/rules"
 )
@@ -174,6 +175,10 @@ func matchWith(f *matchFlags, ruleSet []*engine.Rule, stdout, stderr io.Writer) 
 		return 1
 	}
 	r := newMatchRun(x, f, stdout)
+	if r.schemas, err = rules.Schemas(ruleSet); err != nil {
+		fmt.Fprintf(stderr, "timap match: %v\n", err)
+		return 1
+	}
 	examples := examplesPerReason
 	if f.verbose {
 		examples = -1
@@ -238,8 +243,9 @@ var exit = os.Exit
 // matchRun is one `timap match` over event files. mu guards everything
 // below it: the reading loop holds it per row, a signal handler to finish.
 type matchRun struct {
-	x     *engine.Executor
-	flags *matchFlags
+	x       *engine.Executor
+	flags   *matchFlags
+	schemas engine.Schemas // type NDJSON and CSV rows
 
 	mu      sync.Mutex
 	agg     *engine.Aggregator
@@ -282,6 +288,7 @@ type eventReport struct {
 	outOfRange                            int // rows outside --from/--to
 	perTable                              map[string]int
 	problems                              []string
+	columns                               tabular.Report // schema findings in NDJSON/CSV rows
 	elapsed                               time.Duration
 }
 
@@ -316,6 +323,7 @@ func (r *matchRun) matchAll(paths []string) {
 		}
 		r.mu.Unlock()
 		rd.SetNeedAny(needAny)
+		rd.SetSchema(tabular.Schema{Schemas: r.schemas, Report: &r.rep.columns})
 		for {
 			err := rd.Next(&ev, r.x.Needs)
 			r.mu.Lock()

@@ -278,3 +278,55 @@ func TestRulesCommands(t *testing.T) {
 		t.Errorf("rules validate: %d\n%s", code, errb.String())
 	}
 }
+
+// TestMatchSchemaFindings: NDJSON and CSV exports are typed by the table
+// schemas; what does not fit is reported with its place and the rows are
+// kept.
+func TestMatchSchemaFindings(t *testing.T) {
+	// A real Log Analytics CSV export (Azure-Sentinel training lab): the
+	// portal split RemotePort by type, and two columns are not in
+	// CommonSecurityLog's schema.
+	_, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json",
+		"--events", "../../connectors/tabular/testdata/solarigate_CEFevent.csv", "--now", "2026-11-30T10:00:00Z")
+	for _, want := range []string{
+		"schema: 4 findings in exported rows, rows kept",
+		"solarigate_CEFevent.csv:2: CommonSecurityLog.RemotePort_int: not a column of the table's schema; kept as text (1 row)",
+		"solarigate_CEFevent.csv:2: CommonSecurityLog.RemotePort_string: not a column of the table's schema; kept as text (1 row)",
+		"solarigate_CEFevent.csv:2: CommonSecurityLog.DNSName: not a column",
+		"solarigate_CEFevent.csv:2: CommonSecurityLog.EventId: not a column",
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+
+	// Lower-cased names still reach the built-in rules; a custom table's
+	// declared column types are checked.
+	dir := t.TempDir()
+	rule := filepath.Join(dir, "duo.yaml")
+	os.WriteFile(rule, []byte("id: duo-test\nname: Duo test\nseverity: Low\ntable: Duo_CL\n"+
+		"columns: {access_device_ip_s: string, port_d: real}\ncandidates:\n  - {column: access_device_ip_s, type: ip}\nproject: {log: [port_d]}\n"), 0o600)
+	rows := filepath.Join(dir, "rows.ndjson")
+	os.WriteFile(rows, []byte(`{"type":"x","Type":"DnsEvents","timegenerated":"2026-11-30T09:00:00Z","name":"higan.org"}`+"\n"+
+		`{"Type":"Duo_CL","TimeGenerated":"2026-11-30T09:00:00Z","access_device_ip_s":"198.51.100.1","port_d":"four"}`+"\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--rules", rule, "--events", rows,
+		"--now", "2026-11-30T10:00:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, a.RuleId+" "+a.MatchedValue)
+	}
+	slices.Sort(got)
+	if want := []string{"85aca4d1-5d15-4001-abd9-acb86ca1786a higan.org", "duo-test 198.51.100.1"}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v\n%s", got, want, summary)
+	}
+	for _, want := range []string{
+		`rows.ndjson:1: DnsEvents.name: read as Name (column names are case-sensitive) (1 row)`,
+		`rows.ndjson:1: DnsEvents.timegenerated: read as TimeGenerated`,
+		`rows.ndjson:1: DnsEvents.type: read as Type`,
+		`rows.ndjson:2: Duo_CL.port_d: "four" is not a real; column left empty (1 row)`,
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+}

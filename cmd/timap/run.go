@@ -16,6 +16,7 @@ import (
 	"timap/connectors/kafka"
 	"timap/connectors/pipeline"
 	"timap/engine"
+	"timap/rules"
 )
 
 // runFlags are the parsed flags of `timap run`.
@@ -142,9 +143,35 @@ func loadRunConfig(f *runFlags) (*pipeline.Config, error) {
 	return cfg, nil
 }
 
+// loadRules returns the built-in rules (unless builtin is false) and those
+// of the rule files; the config's validation ensures there is one of
+// them. Errors name file, line and field.
+func loadRules(c pipeline.RulesConfig) ([]*engine.Rule, error) {
+	var rs []*engine.Rule
+	if c.Builtin == nil || *c.Builtin {
+		b, err := rules.Builtin()
+		if err != nil {
+			return nil, err
+		}
+		rs = b
+	}
+	if len(c.Files) > 0 {
+		extra, err := rules.Load(c.Files...)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, extra...)
+	}
+	return rs, rules.CheckDuplicates(rs)
+}
+
 // serve wires the configured components and runs them.
 func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
-	ruleSet, err := cfg.LoadRules()
+	ruleSet, err := loadRules(cfg.Rules)
+	if err != nil {
+		return err
+	}
+	schemas, err := rules.Schemas(ruleSet)
 	if err != nil {
 		return err
 	}
@@ -187,7 +214,7 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 	}
 	defer closeSinks()
 	sc := pipeline.StageConfig{Executor: x, Sink: sink, Window: cfg.Suppression.Window, Lateness: cfg.Suppression.Lateness,
-		Now: f.now, MarkInterval: cfg.State.Interval, Logger: log, SentinelDedup: cfg.Rules.Compat == "sentinel"}
+		Now: f.now, MarkInterval: cfg.State.Interval, Logger: log, SentinelDedup: cfg.Rules.Compat == "sentinel", Schemas: schemas}
 	if cfg.Kafka != nil && cfg.Kafka.DeadLetterTopic != "" {
 		sc.DeadLetter = prod.Sink(cfg.Kafka.DeadLetterTopic)
 	}

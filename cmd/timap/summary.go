@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"timap/connectors/files"
+	"timap/connectors/tabular"
 	"timap/engine"
 )
 
@@ -44,6 +45,7 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, st engine.Stats, loa
 	if n := erep.bad + erep.fileErrors - len(erep.problems); n > 0 {
 		fmt.Fprintf(w, "    … and %d more\n", n)
 	}
+	printColumnIssues(w, &erep.columns, examples)
 	for _, t := range slices.Sorted(maps.Keys(erep.perTable)) {
 		if len(x.Needs(t)) == 0 {
 			fmt.Fprintf(w, "  warning: no rule reads table %s (%d rows)\n", t, erep.perTable[t])
@@ -58,6 +60,28 @@ func printSummary(w io.Writer, irep *files.IndicatorReport, st engine.Stats, loa
 		if n := perRule[r.ID]; n > 0 {
 			fmt.Fprintf(w, "  %5d  %s  %s\n", n, r.ID, r.Name)
 		}
+	}
+}
+
+// printColumnIssues prints what the table schemas found in NDJSON and CSV
+// rows (rows are kept): the most frequent findings first, up to examples
+// of them (all when examples < 0).
+func printColumnIssues(w io.Writer, rep *tabular.Report, examples int) {
+	issues := rep.Issues()
+	if len(issues) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  schema: %d findings in exported rows, rows kept (unknown tables or columns, renamed columns, values of the wrong type):\n", rep.Total())
+	shown := int64(0)
+	for i, is := range issues {
+		if examples >= 0 && i >= 10 {
+			break
+		}
+		fmt.Fprintf(w, "    %s\n", clean(is.String()))
+		shown += is.Count
+	}
+	if n := rep.Total() - shown; n > 0 {
+		fmt.Fprintf(w, "    … and %d more (--verbose lists every kind)\n", n)
 	}
 }
 

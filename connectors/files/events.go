@@ -45,6 +45,7 @@ type EventReader struct {
 	csv   *tabular.CSVReader
 	line  int
 	cef   cef.Parser
+	json  tabular.Decoder
 
 	needAny engine.ColumnSet
 }
@@ -103,6 +104,17 @@ func (r *EventReader) Close() error { return r.close() }
 // only once decoded (nil = all columns).
 func (r *EventReader) SetNeedAny(cols engine.ColumnSet) { r.needAny = cols }
 
+// SetSchema makes NDJSON and CSV rows typed by the table schemas (see
+// tabular.Schema): names resolved, values converted, findings counted in
+// s.Report, which several readers may share.
+func (r *EventReader) SetSchema(s tabular.Schema) {
+	r.json.Schema = s
+	if r.csv != nil {
+		r.csv.Schema = s
+		r.csv.Origin = r.path
+	}
+}
+
 // Next reads the next row into ev, filling the columns need(table) asks
 // for (NDJSON rows: the SetNeedAny columns). It returns io.EOF at the end, a *LineError for a bad line (the caller
 // counts it and calls Next again), or another error when reading fails.
@@ -147,7 +159,7 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 			// The row's own Type key decides its table, so decode every
 			// column any table's rules need.
 			ev.Reset(r.table)
-			err = tabular.DecodeJSON(line, ev, r.needAny)
+			err = r.json.Decode(line, ev, r.needAny, r.path, int64(r.line))
 		} else {
 			ev.Reset(cef.Table)
 			err = r.cef.Decode(line, ev, need(cef.Table))

@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"time"
-
-	"timap/engine"
-	"timap/rules"
 )
 
 // Logger returns the slog logger the log section asks for, writing to w.
@@ -20,30 +17,6 @@ func (c *Config) Logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// LoadRules returns the built-in rules (unless rules.builtin is false)
-// and those of rules.files. Errors name file, line and field.
-func (c *Config) LoadRules() ([]*engine.Rule, error) {
-	var rs []*engine.Rule
-	if *c.Rules.Builtin {
-		b, err := rules.Builtin()
-		if err != nil {
-			return nil, err
-		}
-		rs = b
-	}
-	if len(c.Rules.Files) > 0 {
-		extra, err := rules.Load(c.Rules.Files...)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, extra...)
-	}
-	if len(rs) == 0 {
-		return nil, fmt.Errorf("%sno rules: rules.builtin is false and rules.files is empty", c.at("rules.builtin"))
-	}
-	return rs, nil
 }
 
 // Route returns how the records of event source e are decoded.

@@ -181,6 +181,9 @@ func (c *Config) validateIndicators(hasKafkaEvents bool, bad func(string, string
 			bad("indicators.leader", "elected needs a kafka event source (the group elects); use always or never")
 		}
 	}
+	if c.Rules.Builtin != nil && !*c.Rules.Builtin && len(c.Rules.Files) == 0 {
+		bad("rules.builtin", "no rules: rules.builtin is false and rules.files is empty")
+	}
 	if c.Rules.Compat != "" && c.Rules.Compat != "sentinel" {
 		bad("rules.compat", "the only compatibility mode is sentinel")
 	}

@@ -92,6 +92,9 @@ func (f *FileSource) runFile(ctx context.Context, st *Stage, path string) error 
 	}
 	defer r.Close()
 	r.SetNeedAny(st.cfg.Executor.NeedsAny())
+	if st.cfg.Schemas != nil {
+		r.SetSchema(st.schema())
+	}
 	lane := st.NewLane(path, -1, f.Route)
 	var ev engine.Event
 	for n := 1; ; n++ {

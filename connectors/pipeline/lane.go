@@ -40,6 +40,7 @@ type Lane struct {
 	origin string
 	route  Route
 	parser cef.Parser
+	json   tabular.Decoder
 	m      *engine.Matcher
 	anyCol engine.ColumnSet // columns of every table: NDJSON rows name their own
 	agg    *engine.Aggregator
@@ -178,7 +179,7 @@ func (l *Lane) decode(rec *Record) error {
 		// The row's own Type key decides its table, so decode every column
 		// any table's rules need.
 		l.ev.Reset(l.route.Table)
-		if err := tabular.DecodeJSON(line, &l.ev, l.anyCol); err != nil {
+		if err := l.json.Decode(line, &l.ev, l.anyCol, l.origin, rec.Offset); err != nil {
 			return err
 		}
 		if l.ev.TimeGenerated.IsZero() {

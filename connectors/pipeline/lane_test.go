@@ -1,13 +1,18 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"timap/rules"
 )
 
 // TestLaneCheckpointWaitsForAcks: a checkpoint becomes ready only when
@@ -231,5 +236,49 @@ func TestLaneHugeAlert(t *testing.T) {
 	b, _ := json.Marshal(a)
 	if !a.Truncated || len(b) > MaxAlertBytes || a.MatchedValue != "203.0.113.9" {
 		t.Errorf("alert of %d bytes, Truncated=%v, MatchedValue %q", len(b), a.Truncated, a.MatchedValue)
+	}
+}
+
+// TestLaneSchemaFindings: with schemas, NDJSON records are typed; findings
+// are counted, logged once per kind and the rows are kept.
+func TestLaneSchemaFindings(t *testing.T) {
+	sink := &heldSink{}
+	base := newTestStage(t, sink, nil)
+	schemas, err := rules.Schemas(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	cfg := base.cfg
+	cfg.Schemas, cfg.Logger = schemas, slog.New(slog.NewTextHandler(&logged, nil))
+	st, err := NewStage(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lane := st.NewLane("dns", 0, Route{Format: FormatNDJSON, Table: "DnsEvents"})
+	rec := func(off int64, v string) Record { return Record{Topic: "dns", Offset: off, Value: []byte(v)} }
+	err = lane.Process(context.Background(), []Record{
+		rec(7, `{"TimeGenerated":"2026-11-30T09:30:00Z","name":"evil.example","EventId":"many"}`),
+		rec(8, `{"TimeGenerated":"2026-11-30T09:31:00Z","name":"evil.example","EventId":"five"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := st.Stats(); s.Records != 2 || s.Bad != 0 || s.ColumnIssues != 4 || sink.count() != 1 {
+		t.Errorf("stats %+v, %d alerts; want 2 records, 4 findings (name and EventId twice), 1 alert", s, sink.count())
+	}
+	var got []string
+	for _, is := range st.ColumnReport() {
+		got = append(got, is.String())
+	}
+	want := []string{
+		`dns/0:7: DnsEvents.EventId: "many" is not an int; column left empty (2 rows)`,
+		`dns/0:7: DnsEvents.name: read as Name (column names are case-sensitive) (2 rows)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("issues %q, want %q", got, want)
+	}
+	if n := strings.Count(logged.String(), "level=WARN"); n != 2 {
+		t.Errorf("logged %d warnings, want one per kind of finding (2):\n%s", n, logged.String())
 	}
 }

@@ -157,7 +157,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		err = fmt.Errorf("flushing alerts: %w", ferr)
 	}
 	s := r.Stage.Stats()
-	log.Info("stopped", "records", s.Records, "bad", s.Bad, "matches", s.Matches, "alerts", s.Alerts, "dead_letters", s.DeadLetters)
+	log.Info("stopped", "records", s.Records, "bad", s.Bad, "matches", s.Matches, "alerts", s.Alerts, "dead_letters", s.DeadLetters, "column_issues", s.ColumnIssues)
 	return err
 }
 
@@ -278,7 +278,7 @@ func (r *Runner) logStats(ctx context.Context, log *slog.Logger) {
 			return
 		case <-t.C:
 			s := r.Stage.Stats()
-			log.Info("stats", "records", s.Records, "bad", s.Bad, "matches", s.Matches, "alerts", s.Alerts, "dead_letters", s.DeadLetters)
+			log.Info("stats", "records", s.Records, "bad", s.Bad, "matches", s.Matches, "alerts", s.Alerts, "dead_letters", s.DeadLetters, "column_issues", s.ColumnIssues)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"timap/connectors/tabular"
 	"timap/engine"
 )
 
@@ -41,6 +42,10 @@ type StageConfig struct {
 	// suppression state) for its source to commit. Default 1 s. Shorter
 	// means fewer records replayed after a crash and more state writes.
 	MarkInterval time.Duration
+	// Schemas type NDJSON rows (tabular.Schema): column names resolved,
+	// values converted, findings counted in Stats.ColumnIssues and each
+	// new kind logged once. Nil: rows are read untyped.
+	Schemas engine.Schemas
 	// Logger receives bad-record warnings. Default: discard.
 	Logger *slog.Logger
 }
@@ -48,9 +53,10 @@ type StageConfig struct {
 // Stage holds what all lanes share: rules, sinks, options and counters.
 // It is safe for concurrent use; each lane is not.
 type Stage struct {
-	cfg   StageConfig
-	log   *slog.Logger
-	stats counters
+	cfg     StageConfig
+	log     *slog.Logger
+	stats   counters
+	columns tabular.Report // schema findings of every lane
 }
 
 // counters are the stage's totals, added to per batch by the lanes.
@@ -63,8 +69,10 @@ type Stats struct {
 	// Records counts rows decoded and matched; Bad the records that could
 	// not be decoded (skipped); Matches the rule matches; Alerts the
 	// alerts sent to the sink (first emissions and window-close
-	// updates); DeadLetters the bad records sent to the dead-letter sink.
-	Records, Bad, Matches, Alerts, DeadLetters int64
+	// updates); DeadLetters the bad records sent to the dead-letter sink;
+	// ColumnIssues the schema findings in NDJSON rows, which were kept
+	// (tabular.Report; ColumnReport lists them).
+	Records, Bad, Matches, Alerts, DeadLetters, ColumnIssues int64
 }
 
 // NewStage checks cfg and fills its defaults. It returns an error when
@@ -95,12 +103,24 @@ func NewStage(cfg StageConfig) (*Stage, error) {
 // Stats returns the counters.
 func (s *Stage) Stats() Stats {
 	return Stats{
-		Records:     s.stats.records.Load(),
-		Bad:         s.stats.bad.Load(),
-		Matches:     s.stats.matches.Load(),
-		Alerts:      s.stats.alerts.Load(),
-		DeadLetters: s.stats.deadLetters.Load(),
+		Records:      s.stats.records.Load(),
+		Bad:          s.stats.bad.Load(),
+		Matches:      s.stats.matches.Load(),
+		Alerts:       s.stats.alerts.Load(),
+		DeadLetters:  s.stats.deadLetters.Load(),
+		ColumnIssues: s.columns.Total(),
 	}
+}
+
+// ColumnReport returns the schema findings of every lane so far.
+func (s *Stage) ColumnReport() []tabular.Issue { return s.columns.Issues() }
+
+// schema is a lane's typing of NDJSON rows: shared report, each new kind
+// of finding logged once.
+func (s *Stage) schema() tabular.Schema {
+	return tabular.Schema{Schemas: s.cfg.Schemas, Report: &s.columns, OnFirst: func(is tabular.Issue) {
+		s.log.Warn("column issue (row kept)", "kind", is.Kind.String(), "issue", is.String())
+	}}
 }
 
 // Sink returns the stage's alert sink.
@@ -143,6 +163,9 @@ func (s *Stage) NewLane(topic string, partition int32, route Route) *Lane {
 		marked: -1,
 	}
 	l.parser.Location = route.Location
+	if s.cfg.Schemas != nil {
+		l.json.Schema = s.schema()
+	}
 	l.agg = engine.NewAggregator(engine.AggregatorOptions{
 		Window: s.cfg.Window, Lateness: s.cfg.Lateness, EmitFirst: true, Clock: s.now, MaxFuture: s.cfg.MaxFuture,
 		SentinelDedup: s.cfg.SentinelDedup,

@@ -12,11 +12,16 @@ import (
 // CSVReader reads rows of a CSV export (RFC 4180) whose first row names
 // the columns. Each row must have as many fields as the header.
 type CSVReader struct {
+	// Schema types the rows (see Decoder); the zero value reads them
+	// untyped.
+	Schema Schema
+	// Origin labels schema findings (the file name).
+	Origin string
+
 	r       *csv.Reader
 	table   string
 	cols    []string // column names, after columnName; "" for skipped
 	typeAt  int      // index of the Type column, or -1
-	timeAt  int      // index of the TimeGenerated column, or -1
 	line    int      // first line of the row last returned by Next
 	started bool
 }
@@ -27,7 +32,7 @@ type CSVReader struct {
 func NewCSVReader(r io.Reader, table string) *CSVReader {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
-	return &CSVReader{r: cr, table: table, typeAt: -1, timeAt: -1}
+	return &CSVReader{r: cr, table: table, typeAt: -1}
 }
 
 // Next reads the next row into ev: it resets ev to the reader's table (or
@@ -51,23 +56,35 @@ func (c *CSVReader) Next(ev *engine.Event, need engine.ColumnSet) error {
 	}
 	c.line, _ = c.r.FieldPos(0)
 	ev.Reset(c.table)
+	if c.typeAt >= 0 && rec[c.typeAt] != "" {
+		ev.Table = rec[c.typeAt]
+	}
+	row := c.Schema.startRow(ev.Table, c.Origin, int64(c.line))
 	for i, v := range rec {
+		name := c.cols[i]
+		if i == c.typeAt || name == "" {
+			continue
+		}
+		col := row.column(name)
 		if v == "" {
 			continue
 		}
-		switch i {
-		case c.typeAt:
-			ev.Table = v
-		case c.timeAt:
+		switch col.name {
+		case "Type":
+			continue // the table, taken from the exact name only
+		case "TimeGenerated":
 			t, err := parseTimeGenerated(v)
 			if err != nil {
 				return &Error{Line: c.line, Msg: "bad TimeGenerated", Err: err}
 			}
 			ev.TimeGenerated = t
-		default:
-			if col := c.cols[i]; col != "" && need.Has(col) {
-				ev.Set(col, v)
-			}
+			continue
+		}
+		if !need.Has(col.name) {
+			continue
+		}
+		if v, ok := row.value(col, name, v); ok {
+			ev.Set(col.name, v)
 		}
 	}
 	return nil
@@ -94,11 +111,8 @@ func (c *CSVReader) readHeader() error {
 		}
 		col := columnName(h)
 		c.cols[i] = col
-		switch col {
-		case "Type":
+		if col == "Type" {
 			c.typeAt = i
-		case "TimeGenerated":
-			c.timeAt = i
 		}
 	}
 	return nil

@@ -4,28 +4,60 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"timap/engine"
 )
 
-// DecodeJSON decodes one NDJSON line — a JSON object whose keys are column
+// DecodeJSON decodes one NDJSON line into ev without schemas: see
+// Decoder.Decode. Streams should reuse a Decoder, which keeps its buffers.
+func DecodeJSON(line []byte, ev *engine.Event, need engine.ColumnSet) error {
+	d := untyped.Get().(*Decoder)
+	defer untyped.Put(d)
+	return d.Decode(line, ev, need, "", 0)
+}
+
+// untyped are schema-less Decoders for DecodeJSON, reused for their
+// buffers.
+var untyped = sync.Pool{New: func() any { return new(Decoder) }}
+
+// Decoder decodes NDJSON rows, typed by its Schema. Reuse one per stream;
+// it is not safe for concurrent use.
+type Decoder struct {
+	Schema
+	pairs []jsonPair
+}
+
+// jsonPair is one key and value of the object being decoded.
+type jsonPair struct {
+	key, val string
+	null     bool
+	valAt    int
+}
+
+// Decode decodes one NDJSON line — a JSON object whose keys are column
 // names (RFC 8259) — into ev, setting the columns need asks for (all when
 // need is nil). The caller resets ev first (ev.Reset with the default
-// table); a "Type" key overrides ev.Table.
+// table); a "Type" key overrides ev.Table. origin and at (file and line,
+// or topic/partition and offset) only label schema findings.
 //
 // Values become text as Log Analytics shows them: strings unescaped,
 // numbers as written, true/false, null as "" (not set), nested objects and
 // arrays (dynamic columns) as their compact JSON text. TimeGenerated is
-// parsed as RFC 3339 with any fraction length (see package doc).
+// parsed as RFC 3339 with any fraction length (see package doc). With
+// schemas, names are resolved and values converted per the table's schema
+// (see Schema): unknown tables and columns, names in another case and
+// values of the wrong type are counted in the Report; such rows are kept.
 //
 // It returns an *Error with the byte offset for malformed JSON, a line
 // that is not an object, or an unparsable TimeGenerated. Values are
 // copies: ev stays valid after line is reused. A repeated key keeps the
 // last value.
-func DecodeJSON(line []byte, ev *engine.Event, need engine.ColumnSet) error {
+func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet, origin string, at int64) error {
 	d := jsonDecoder{s: string(line)}
+	pairs := dec.pairs[:0]
 	d.space()
 	if !d.eat('{') {
 		return d.fail("want a JSON object")
@@ -51,35 +83,55 @@ func DecodeJSON(line []byte, ev *engine.Event, need engine.ColumnSet) error {
 		if err != nil {
 			return err
 		}
-		switch col := columnName(key); col {
+		switch key = columnName(key); key {
 		case "Type":
 			if v != "" {
 				ev.Table = v
 			}
-		case "TimeGenerated":
-			if v != "" {
-				t, err := parseTimeGenerated(v)
-				if err != nil {
-					return &Error{Offset: valAt, Msg: "bad TimeGenerated", Err: err}
-				}
-				ev.TimeGenerated = t
-			}
 		case "":
 			return &Error{Offset: keyAt, Msg: "empty column name"}
 		default:
-			if !isNull && v != "" && need.Has(col) {
-				ev.Set(col, v)
-			}
+			pairs = append(pairs, jsonPair{key: key, val: v, null: isNull, valAt: valAt})
 		}
 		d.space()
 		if d.eat(',') {
 			continue
 		}
 		if d.eat('}') {
-			return d.end()
+			if err := d.end(); err != nil {
+				return err
+			}
+			break
 		}
 		return d.fail("want ',' or '}'")
 	}
+	dec.pairs = pairs
+	// The table is known only now: Type may come last.
+	row := dec.startRow(ev.Table, origin, at)
+	for _, p := range pairs {
+		c := row.column(p.key)
+		if p.null || p.val == "" {
+			continue
+		}
+		switch c.name {
+		case "Type":
+			continue // the table, taken from the exact name only
+		case "TimeGenerated":
+			t, err := parseTimeGenerated(p.val)
+			if err != nil {
+				return &Error{Offset: p.valAt, Msg: "bad TimeGenerated", Err: err}
+			}
+			ev.TimeGenerated = t
+			continue
+		}
+		if !need.Has(c.name) {
+			continue
+		}
+		if v, ok := row.value(c, p.key, p.val); ok {
+			ev.Set(c.name, v)
+		}
+	}
+	return nil
 }
 
 // jsonDecoder scans one JSON text held in s. Strings without escapes are

@@ -112,6 +112,8 @@ func (a *Aggregator) Add(m *Match) error {
 			al.EndTime = t
 		}
 	} else {
+		// The key outlives the row, whose strings may alias a reused line.
+		k.value = strings.Clone(k.value)
 		al := &openAlert{Alert: newAlert(m, start), key: k}
 		if a.opts.SentinelDedup {
 			al.SystemAlertId = SystemAlertID(k.rule, k.ind, k.value, start)

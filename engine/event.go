@@ -94,7 +94,7 @@ func (e *Event) Clone() *Event {
 	c := &Event{Table: e.Table, TimeGenerated: e.TimeGenerated, Origin: e.Origin, Offset: e.Offset}
 	c.fields = make([]Field, len(e.fields))
 	for i, f := range e.fields {
-		c.fields[i] = Field{f.Column, strings.Clone(f.Value)}
+		c.fields[i] = Field{strings.Clone(f.Column), strings.Clone(f.Value)}
 	}
 	return c
 }

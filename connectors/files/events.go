@@ -58,6 +58,7 @@ func OpenEvents(path, table string, now time.Time) (*EventReader, error) {
 		table = cef.Table
 	}
 	r := &EventReader{path: path, table: table, close: func() error { return nil }}
+	r.json.Alias = true // rows are valid until the next Next, as documented
 	r.cef.Now = now
 	var in io.Reader = os.Stdin
 	if path != "-" {

@@ -163,6 +163,7 @@ func (s *Stage) NewLane(topic string, partition int32, route Route) *Lane {
 		marked: -1,
 	}
 	l.parser.Location = route.Location
+	l.json.Alias = true // a record is matched before the next is decoded
 	if s.cfg.Schemas != nil {
 		l.json.Schema = s.schema()
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"timap/engine"
 )
@@ -27,7 +29,17 @@ var untyped = sync.Pool{New: func() any { return new(Decoder) }}
 // it is not safe for concurrent use.
 type Decoder struct {
 	Schema
+	// Alias makes the values set in ev point into line (and into the
+	// decoder's own buffer for unescaped strings) instead of copies: no
+	// allocation per row, but the values are valid only until line is
+	// reused or Decode is called again. For callers that finish with a
+	// row before reading the next (connectors/files, pipeline lanes);
+	// Event.Clone makes a row that outlives that.
+	Alias bool
+
 	pairs []jsonPair
+	arena []byte            // unescaped strings of the current line (Alias)
+	names map[string]string // interned table names (Alias)
 }
 
 // jsonPair is one key and value of the object being decoded.
@@ -56,7 +68,14 @@ type jsonPair struct {
 // copies: ev stays valid after line is reused. A repeated key keeps the
 // last value.
 func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet, origin string, at int64) error {
-	d := jsonDecoder{s: string(line)}
+	var d jsonDecoder
+	if dec.Alias {
+		d.s = unsafe.String(unsafe.SliceData(line), len(line))
+		dec.arena = dec.arena[:0]
+		d.arena = &dec.arena
+	} else {
+		d.s = string(line)
+	}
 	pairs := dec.pairs[:0]
 	d.space()
 	if !d.eat('{') {
@@ -86,7 +105,7 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 		switch key = columnName(key); key {
 		case "Type":
 			if v != "" {
-				ev.Table = v
+				ev.Table = dec.intern(v)
 			}
 		case "":
 			return &Error{Offset: keyAt, Msg: "empty column name"}
@@ -111,6 +130,9 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 	for _, p := range pairs {
 		c := row.column(p.key)
 		if p.null || p.val == "" {
+			if _, set := ev.Get(c.name); set {
+				ev.Set(c.name, "") // a repeated key keeps the last value
+			}
 			continue
 		}
 		switch c.name {
@@ -134,11 +156,32 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 	return nil
 }
 
+// intern returns a table name that outlives the line: tables are map keys
+// of the callers' counters.
+func (dec *Decoder) intern(name string) string {
+	if !dec.Alias {
+		return name // a copy already
+	}
+	if n, ok := dec.names[name]; ok {
+		return n
+	}
+	n := strings.Clone(name)
+	if dec.names == nil {
+		dec.names = map[string]string{}
+	}
+	if len(dec.names) < maxCachedColumns {
+		dec.names[n] = n
+	}
+	return n
+}
+
 // jsonDecoder scans one JSON text held in s. Strings without escapes are
-// returned as substrings of s, which is a copy of the caller's line.
+// returned as substrings of s, which is a copy of the caller's line or
+// (Decoder.Alias) the line itself.
 type jsonDecoder struct {
-	s string
-	i int
+	s     string
+	i     int
+	arena *[]byte // where unescaped strings go (nil: fresh strings)
 }
 
 func (d *jsonDecoder) fail(msg string) error { return &Error{Offset: d.i, Msg: msg} }
@@ -290,12 +333,28 @@ func (d *jsonDecoder) str() (string, bool) {
 
 // strEscaped finishes a string that holds escapes, building a copy.
 func (d *jsonDecoder) strEscaped(start int) (string, bool) {
-	b := []byte(d.s[start:d.i])
+	var b []byte
+	at := 0
+	if d.arena != nil {
+		// Appended to the arena; if append moves it, earlier values keep
+		// the old array alive.
+		at = len(*d.arena)
+		b = append(*d.arena, d.s[start:d.i]...)
+	} else {
+		b = []byte(d.s[start:d.i])
+	}
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
+			if d.arena != nil {
+				*d.arena = b
+				if len(b) == at {
+					return "", true
+				}
+				return unsafe.String(&b[at], len(b)-at), true
+			}
 			return string(b), true
 		case c < 0x20:
 			return "", false

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,9 +112,16 @@ func FuzzDecodeJSON(f *testing.F) {
 	if b, err := os.ReadFile("testdata/solarigate_CEFevent.csv"); err == nil {
 		f.Add(b)
 	}
+	alias := Decoder{Alias: true}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var ev engine.Event
 		err := DecodeJSON(line, &ev, nil)
+		// Aliasing the line changes where values live, never what they are.
+		var aev engine.Event
+		aerr := alias.Decode(line, &aev, nil, "", 0)
+		if (err == nil) != (aerr == nil) || !slices.Equal(ev.Fields(), aev.Fields()) || ev.Table != aev.Table {
+			t.Fatalf("%q: Alias decodes differently: %v %v / %v %v", line, ev.Fields(), err, aev.Fields(), aerr)
+		}
 		var raw map[string]json.RawMessage
 		stdErr := json.Unmarshal(line, &raw)
 		if err != nil {
@@ -132,9 +140,13 @@ func FuzzDecodeJSON(f *testing.F) {
 		if !utf8.Valid(line) {
 			return // encoding/json replaces invalid UTF-8; we keep the bytes
 		}
+		names := map[string]int{} // raw keys per column name
+		for k := range raw {
+			names[columnName(k)]++
+		}
 		for k, v := range raw {
-			if columnName(k) != k || k == "Type" || k == "TimeGenerated" {
-				continue
+			if columnName(k) != k || k == "Type" || k == "TimeGenerated" || names[k] > 1 {
+				continue // renamed, special, or two keys for one column (" a" and "a")
 			}
 			var want string
 			switch v[0] {
@@ -154,4 +166,37 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeAlias: with Alias, values point into the line and the
+// decoder's arena; they are right until the line is reused, and table
+// names are interned so they outlive it.
+func TestDecodeAlias(t *testing.T) {
+	d := Decoder{Alias: true}
+	line := []byte(`{"Type":"DnsEvents","Name":"a\u00e9b.example","Plain":"x","N":12,"Dyn":{"k": [1, 2]}}`)
+	var ev engine.Event
+	ev.Reset("CommonSecurityLog")
+	if err := d.Decode(line, &ev, nil, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Name": "aéb.example", "Plain": "x", "N": "12", "Dyn": `{"k":[1,2]}`}
+	for col, v := range want {
+		if got := ev.Value(col); got != v {
+			t.Errorf("%s = %q, want %q", col, got, v)
+		}
+	}
+	table := ev.Table
+	c := ev.Clone()
+	copy(line, bytes.Repeat([]byte{'#'}, len(line))) // the caller reuses its buffer
+	if table != "DnsEvents" {
+		t.Errorf("table %q after the line was reused: not interned", table)
+	}
+	if c.Value("Plain") != "x" || c.Value("Name") != "aéb.example" {
+		t.Errorf("clone changed with the line: %q %q", c.Value("Plain"), c.Value("Name"))
+	}
+	// The arena is reused by the next line.
+	var ev2 engine.Event
+	if err := d.Decode([]byte(`{"Name":"\u0041"}`), &ev2, nil, "", 0); err != nil || ev2.Value("Name") != "A" {
+		t.Errorf("second line: %q, %v", ev2.Value("Name"), err)
+	}
 }

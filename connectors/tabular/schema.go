@@ -225,11 +225,12 @@ func (tc *tableColumns) resolve(name string) column {
 	} else {
 		c.issue = UnknownColumn
 	}
+	// The name may point into a line the caller reuses (Decoder.Alias).
+	name = strings.Clone(name)
+	if c.issue == UnknownColumn {
+		c.name = name
+	}
 	if len(tc.cols) < maxCachedColumns {
-		name = strings.Clone(name)
-		if c.issue == UnknownColumn {
-			c.name = name
-		}
 		tc.cols[name] = c
 	}
 	return c

@@ -182,11 +182,10 @@ func TestCSVWithSchema(t *testing.T) {
 // untyped and typed by the schema.
 func BenchmarkDecode(b *testing.B) {
 	line := []byte(`{"TenantId":"4c8a1e2b-0d3f-4a5b-9c6d-7e8f9a0b1c2d","TimeGenerated":"2026-11-30T10:00:00.1234567Z","Computer":"dc01.contoso.com","EventId":256,"SubType":"LookupQuery","ClientIP":"10.0.0.5","Name":"evil.example.com","QueryType":"A","IPAddresses":"203.0.113.7, 203.0.113.8","Type":"DnsEvents"}`)
-	for _, typed := range []bool{false, true} {
-		name := "untyped"
+	for _, name := range []string{"untyped", "schema", "schema+alias"} {
 		var d Decoder
-		if typed {
-			name = "schema"
+		d.Alias = name == "schema+alias"
+		if name != "untyped" {
 			sch := testSchemas()
 			for _, c := range []string{"TenantId", "Computer", "ClientIP", "QueryType"} {
 				sch["DnsEvents"].Columns[c] = engine.ColumnString

@@ -89,6 +89,7 @@ func (js *joinState) partnerRow(ev *Event) []*Match {
 		}
 	}
 	row = row.Clone()
+	key = row.Value(js.j.On) // the row's may alias a reused line
 	if _, ok := js.rows[key]; !ok {
 		js.rowKeys = append(js.rowKeys, key)
 	}
@@ -120,6 +121,7 @@ func (js *joinState) primaryMatch(m *Match, clone func() *Event) *Event {
 	}
 	p := *m
 	p.Event = clone()
+	key = p.Event.Value(js.j.On) // owned by the clone, unlike the row's
 	js.seq++
 	js.pending[key] = append(js.pending[key], parked{&p, js.seq})
 	js.pendQ = append(js.pendQ, pendingRef{key, p.Event.TimeGenerated, js.seq})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -328,5 +329,41 @@ func TestMatchSchemaFindings(t *testing.T) {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}
+	}
+}
+
+// TestMatchJoinAcrossLines: the join state keeps the partner row's key
+// past the line it came from (the reader reuses its line buffer).
+func TestMatchJoinAcrossLines(t *testing.T) {
+	dir := t.TempDir()
+	rows := filepath.Join(dir, "mail.ndjson")
+	lines := []string{
+		`{"Type":"EmailEvents","TimeGenerated":"2026-11-30T09:00:00Z","NetworkMessageId":"6a1b0c2d-0000-4000-8000-00000000aaaa","DeliveryAction":"Delivered","RecipientEmailAddress":"bob@contoso.com"}`,
+		`{"Type":"EmailEvents","TimeGenerated":"2026-11-30T09:00:01Z","NetworkMessageId":"ffffffff-ffff-4fff-8fff-ffffffffffff","DeliveryAction":"Delivered","RecipientEmailAddress":"eve@contoso.com"}`,
+		`{"Type":"EmailUrlInfo","TimeGenerated":"2026-11-30T09:00:02Z","NetworkMessageId":"6a1b0c2d-0000-4000-8000-00000000aaaa","Url":"http://evil.example/login","UrlDomain":"evil.example"}`,
+	}
+	// Filler rows between the partner and the URL row, so the reader's
+	// buffer is overwritten in between.
+	var filler []string
+	for i := range 3000 {
+		filler = append(filler, fmt.Sprintf(`{"Type":"EmailEvents","TimeGenerated":"2026-11-30T09:00:01Z","NetworkMessageId":"%08x-ffff-4fff-8fff-ffffffffffff","DeliveryAction":"Delivered"}`, i))
+	}
+	lines = slices.Concat(lines[:1], filler, lines[1:])
+	os.WriteFile(rows, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", rows, "--now", "2026-11-30T10:00:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, a.RuleId+" "+a.MatchedValue+" "+fmt.Sprint(a.ExtendedProperties["RecipientEmailAddress"]))
+	}
+	slices.Sort(got)
+	// R05 and R37 both read the URL and its domain; the recipient comes
+	// from the joined EmailEvents row of the same NetworkMessageId.
+	const r05, r37 = "87cc75df-d7b2-44f1-b064-ee924edfc879", "a0038239-72f4-4f7b-90ff-37f89f7881e0"
+	want := []string{
+		r05 + " evil.example bob@contoso.com", r05 + " http://evil.example/login bob@contoso.com",
+		r37 + " evil.example bob@contoso.com", r37 + " http://evil.example/login bob@contoso.com",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("alerts %q, want %q\n%s", got, want, summary)
 	}
 }

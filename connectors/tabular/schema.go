@@ -216,6 +216,9 @@ func (tc *tableColumns) resolve(name string) column {
 	if c, ok := tc.cols[name]; ok {
 		return c
 	}
+	// The name may point into a line the caller reuses (Decoder.Alias):
+	// what is cached must own its strings.
+	name = strings.Clone(name)
 	c := column{name: name}
 	if canon, typ, ok := tc.schema.Lookup(name); ok {
 		c.name, c.typ = canon, typ
@@ -224,11 +227,6 @@ func (tc *tableColumns) resolve(name string) column {
 		}
 	} else {
 		c.issue = UnknownColumn
-	}
-	// The name may point into a line the caller reuses (Decoder.Alias).
-	name = strings.Clone(name)
-	if c.issue == UnknownColumn {
-		c.name = name
 	}
 	if len(tc.cols) < maxCachedColumns {
 		tc.cols[name] = c

@@ -205,3 +205,27 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// TestDecodeAliasSchema: cached column names must not point into a line
+// the caller reuses (the cache once kept the first line's "TimeGenerated",
+// so later rows whose keys sat elsewhere in the buffer lost their time).
+func TestDecodeAliasSchema(t *testing.T) {
+	d := Decoder{Alias: true, Schema: Schema{Schemas: testSchemas(), Report: &Report{}}}
+	lines := []string{
+		`{"TimeGenerated":"2026-11-30T09:46:40Z","Type":"DnsEvents","name":"a.example"}`,
+		`{"Type":"DnsEvents","name":"b.example","TimeGenerated":"2026-11-30T09:50:00Z"}`,
+	}
+	times := []time.Time{time.Date(2026, 11, 30, 9, 46, 40, 0, time.UTC), time.Date(2026, 11, 30, 9, 50, 0, 0, time.UTC)}
+	buf := make([]byte, 0, 256) // one buffer, as a line reader reuses its own
+	for i, l := range lines {
+		buf = append(buf[:0], l...)
+		var ev engine.Event
+		ev.Reset("CommonSecurityLog")
+		if err := d.Decode(buf, &ev, nil, "", int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+		if name := []string{"a.example", "b.example"}[i]; !ev.TimeGenerated.Equal(times[i]) || ev.Value("Name") != name {
+			t.Errorf("row %d: TimeGenerated %v Name %q, want %v %s", i+1, ev.TimeGenerated, ev.Value("Name"), times[i], name)
+		}
+	}
+}

@@ -367,3 +367,27 @@ func TestMatchJoinAcrossLines(t *testing.T) {
 		t.Errorf("alerts %q, want %q\n%s", got, want, summary)
 	}
 }
+
+// TestMatchCompatDedupAcrossLines: in compat mode alerts are grouped by a
+// row column (R13: IndicatorId, DestinationUserID); the group key must not
+// alias the CEF line, which the reader overwrites (it once corrupted the
+// aggregator's map and crashed on large files).
+func TestMatchCompatDedupAcrossLines(t *testing.T) {
+	dir := t.TempDir()
+	pan := func(ms int64, user string) string {
+		return fmt.Sprintf("CEF:0|Palo Alto Networks|PAN-OS|10.1.0|wildfire|THREAT|3|rt=%d app=smtp duid=%s src=203.0.113.50 dst=198.51.100.20", ms, user)
+	}
+	const t0 = 1796032000000 // 2026-11-30T09:46:40Z
+	lines := []string{pan(t0, "phish@evil.example")}
+	for i := range 3000 {
+		lines = append(lines, pan(t0+1000, fmt.Sprintf("user%05d@contoso.example", i)))
+	}
+	lines = append(lines, pan(t0+2000, "phish@evil.example"))
+	events, inds := filepath.Join(dir, "pan.cef"), filepath.Join(dir, "mail.txt")
+	os.WriteFile(events, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	os.WriteFile(inds, []byte("phish@evil.example\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--compat", "sentinel", "--indicators", inds, "--events", events, "--now", "2026-11-30T10:10:00Z")
+	if len(alerts) != 1 || alerts[0].RuleId != rR13 || alerts[0].EventCount != 2 {
+		t.Errorf("alerts %+v, want one R13 alert counting 2 rows\n%s", alerts, summary)
+	}
+}

@@ -271,6 +271,16 @@ func TestRulesCommands(t *testing.T) {
 		!strings.Contains(out.String(), "the value of FileHash against filehash indicators") {
 		t.Errorf("rules explain: %d\n%s", code, out.String())
 	}
+	out.Reset()
+	if code := run([]string{"rules", "tables"}, &out, &errb); code != 0 || strings.Count(out.String(), "\n") != 31 ||
+		!strings.Contains(out.String(), "DnsEvents                              27 columns") {
+		t.Errorf("rules tables: %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"rules", "tables", "dnsevents"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "DnsEvents (") ||
+		!strings.Contains(out.String(), "  EventId                                  int\n") {
+		t.Errorf("rules tables dnsevents: %d\n%s", code, out.String())
+	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("id: x\nname: X\nseverity: Low\ntable: T\ncandidates:\n  - {column: A, type: ip, extract: rot13}\n"), 0o600)
 	errb.Reset()

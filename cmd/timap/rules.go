@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"timap/engine"
@@ -13,7 +15,8 @@ import (
 const rulesUsage = `usage:
   timap rules list                 the built-in rules: id, table, name, what they look up
   timap rules validate PATH...     check rule files or directories (file:line: field: why)
-  timap rules explain ID|NAME      what a built-in rule reads, matches and emits, and how it differs from Sentinel`
+  timap rules explain ID|NAME      what a built-in rule reads, matches and emits, and how it differs from Sentinel
+  timap rules tables [TABLE]       the table schemas: every table with its column count, or one table's columns and types`
 
 func runRules(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -34,6 +37,12 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return rulesExplain(args[1], stdout, stderr)
+	case "tables":
+		if len(args) > 2 {
+			fmt.Fprintln(stderr, "usage: timap rules tables [TABLE]")
+			return 2
+		}
+		return rulesTables(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "timap rules: unknown subcommand %q\n%s\n", args[0], rulesUsage)
 	return 2
@@ -51,6 +60,39 @@ func rulesList(stdout, stderr io.Writer) int {
 			looks = append(looks, c.Column+"→"+c.Type.String())
 		}
 		fmt.Fprintf(stdout, "%s  %-18s %-50s %s\n", r.ID, strings.Join(r.AllTables(), "+"), r.Name, strings.Join(looks, ", "))
+	}
+	return 0
+}
+
+// rulesTables lists the built-in table schemas, or one table's columns:
+// what rule files may name and how NDJSON/CSV rows are typed.
+func rulesTables(args []string, stdout, stderr io.Writer) int {
+	ts, err := rules.Tables()
+	if err != nil {
+		fmt.Fprintf(stderr, "timap rules: %v\n", err)
+		return 1
+	}
+	if len(args) == 0 {
+		for _, name := range slices.Sorted(maps.Keys(ts)) {
+			fmt.Fprintf(stdout, "%-36s %4d columns\n", name, len(ts[name].Columns))
+		}
+		return 0
+	}
+	t := ts[args[0]]
+	if t == nil {
+		for name, c := range ts {
+			if strings.EqualFold(name, args[0]) {
+				t = c
+			}
+		}
+	}
+	if t == nil {
+		fmt.Fprintf(stderr, "timap rules tables: no schema for table %q (timap rules tables lists them; a rule file declares a custom table's columns under columns:)\n", args[0])
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s (%s)\n", t.Name, strings.Join(strings.Fields(t.Source), " "))
+	for _, col := range slices.Sorted(maps.Keys(t.Columns)) {
+		fmt.Fprintf(stdout, "  %-40s %s\n", col, t.Columns[col])
 	}
 	return 0
 }

@@ -53,6 +53,20 @@ type StoreOptions struct {
 	// when that is larger: a delta rebuild is O(delta), a base rebuild
 	// O(store).
 	MaxDelta int
+	// KeepVersions keeps, per IndicatorId, the superseded versions ingested
+	// (TimeGenerated) within 14 days of the newest one, at most MaxVersions
+	// versions in all, for Sentinel compatibility mode: the originals read
+	// every TI row of the last 14 days and filter them before keeping each
+	// indicator's latest (spec §0.3 item 3), or keep none (Q15, R05). The
+	// observables of an indicator's active versions are then indexed under
+	// its newest version, revoked or not, so only an executor in compat
+	// mode, which picks the version per rule, may read such a store
+	// (NewExecutor refuses it otherwise). Versions arriving out of order
+	// (older Modified) are still dropped as stale.
+	KeepVersions bool
+	// MaxVersions caps the versions kept per id by KeepVersions, the newest
+	// included. Default 8.
+	MaxVersions int
 }
 
 // Store keeps the newest version of every indicator, keyed by IndicatorId,
@@ -84,11 +98,18 @@ func NewStore(opts StoreOptions) *Store {
 	if opts.MaxDelta <= 0 {
 		opts.MaxDelta = 4096
 	}
+	if opts.MaxVersions <= 0 {
+		opts.MaxVersions = 8
+	}
 	s := &Store{opts: opts, all: map[string]*Indicator{}, delta: map[string]*Indicator{}}
 	s.base = buildIndexes(nil)
 	s.publish(buildIndexes(nil), nil)
 	return s
 }
+
+// KeepsVersions reports whether the store keeps superseded versions
+// (StoreOptions.KeepVersions).
+func (s *Store) KeepsVersions() bool { return s.opts.KeepVersions }
 
 // Snapshot returns the current snapshot. It never blocks.
 func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
@@ -121,6 +142,9 @@ func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
 		default:
 			r.Updated++
 		}
+		if s.opts.KeepVersions && old != nil {
+			v.older = keptVersions(v, old, s.opts.MaxVersions)
+		}
 		s.all[v.IndicatorId] = v
 		changed = append(changed, v)
 	}
@@ -151,7 +175,7 @@ func (s *Store) Rebuild() {
 func (s *Store) rebuildLocked() {
 	live := make([]*Indicator, 0, len(s.all))
 	for _, ind := range s.all {
-		if ind.Active {
+		if ind.Active || len(ind.older) > 0 {
 			live = append(live, ind)
 		}
 	}
@@ -163,6 +187,27 @@ func (s *Store) rebuildLocked() {
 func (s *Store) publish(delta *indexSet, dead map[string]struct{}) {
 	s.ver++
 	s.snap.Store(&Snapshot{base: s.base, delta: delta, dead: dead, Version: s.ver})
+}
+
+// keptVersions are the versions kept behind v, which supersedes old: old
+// and its own kept versions, newest first, those ingested within the
+// 14-day lookback before v, at most max-1. A new slice: readers of old's
+// may still walk it.
+func keptVersions(v, old *Indicator, max int) []*Indicator {
+	cut := v.TimeGenerated.Add(-sentinelLookback)
+	out := make([]*Indicator, 0, min(1+len(old.older), max-1))
+	for u := range old.versions() {
+		if len(out) == max-1 {
+			break
+		}
+		if !u.TimeGenerated.Before(cut) {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Get returns the newest version of an indicator (revoked ones included).

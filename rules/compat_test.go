@@ -277,10 +277,10 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R53", name: "row stamped after the expiry (Q11)", tis: []tiSpec{ip},
 			rows:   []*engine.Event{rowAt("ASimAuditEventLogs", late, "EventVendor", "Workday", "DvcIpAddr", ipBad)},
 			compat: []string{"i1 " + ipBad}},
-		// GAP: kind=inner; Sentinel returns both indicators.
+		// kind=inner: every indicator of the address matches.
 		{r: "R53", name: "two indicators, one address", tis: []tiSpec{ip, ti("i2", "ip", ipBad, newer)},
 			rows:  []*engine.Event{row("ASimAuditEventLogs", "EventVendor", "Workday", "DvcIpAddr", ipBad)},
-			timap: []string{"i1 " + ipBad, "i2 " + ipBad}, compat: []string{"i2 " + ipBad}},
+			timap: []string{"i1 " + ipBad, "i2 " + ipBad}, compat: []string{"i1 " + ipBad, "i2 " + ipBad}},
 	}
 }
 

@@ -249,9 +249,18 @@ func (s *Store) Stats() Stats {
 // processed at or after now (their expiry plus grace has passed), freeing
 // their index space, and returns how many it dropped. Their ids stay known,
 // so an older version arriving later is still stale.
+//
+// With KeepVersions it also forgets kept versions ingested before the
+// 14-day lookback (compat mode can no longer see them), and an indicator
+// counts as dropped only when none of its versions can match any more
+// (all expired or revoked); otherwise its newest version stays as it is,
+// since it still decides which version a rule uses.
 func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.KeepVersions {
+		return s.dropExpiredVersionsLocked(now, grace)
+	}
 	n := 0
 	for id, ind := range s.all {
 		if ind.Active && ind.Expired(now, grace) {
@@ -268,6 +277,45 @@ func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
 	return n
 }
 
+// dropExpiredVersionsLocked is DropExpired for a store keeping versions.
+func (s *Store) dropExpiredVersionsLocked(now time.Time, grace time.Duration) int {
+	cut := now.Add(-sentinelLookback)
+	n, changed := 0, false
+	for id, ind := range s.all {
+		if !ind.Active && len(ind.older) == 0 {
+			continue // nothing indexed
+		}
+		alive := false
+		var kept []*Indicator
+		for _, v := range ind.older {
+			if !v.TimeGenerated.Before(cut) {
+				kept = append(kept, v)
+				alive = alive || (v.Active && !v.Expired(now, grace))
+			}
+		}
+		headAlive := ind.Active && !ind.Expired(now, grace)
+		switch {
+		case !headAlive && !alive:
+			gone := *ind
+			gone.Active, gone.Observables, gone.older = false, nil, nil
+			s.all[id] = &gone
+			if ind.Active {
+				n++
+			}
+			changed = true
+		case len(kept) != len(ind.older):
+			c := *ind // published versions are never changed
+			c.older = kept
+			s.all[id] = &c
+			changed = true
+		}
+	}
+	if changed {
+		s.rebuildLocked()
+	}
+	return n
+}
+
 // Delete removes indicators by id, whatever their version (a tombstone on
 // an indicator topic, a feed entry withdrawn). The id stays known with its
 // last Modified, so only a strictly newer version brings it back. Unknown
@@ -279,7 +327,15 @@ func (s *Store) Delete(ids ...string) int {
 	for _, id := range ids {
 		if old := s.all[id]; old != nil && old.Active {
 			t := *old
-			t.Active, t.Observables = false, nil
+			t.Active = false
+			if s.opts.KeepVersions {
+				// A revocation row: it keeps its values, so that it is the
+				// version a rule picks, as in Sentinel (older versions then
+				// match only where no latest is picked, Q15).
+				t.older = keptVersions(&t, old, s.opts.MaxVersions)
+			} else {
+				t.Observables = nil
+			}
 			s.all[id], s.delta[id] = &t, &t
 			n++
 		}

@@ -261,3 +261,47 @@ func TestAggregatorNoDedup(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreVersionsDeleteAndDropExpired: with KeepVersions a deleted
+// indicator is a revocation row (the version picked; Q15's AnyVersion
+// still sees the older active one), and DropExpired keeps an indicator
+// some version of which can still match, forgetting versions past the
+// 14-day lookback.
+func TestStoreVersionsDeleteAndDropExpired(t *testing.T) {
+	day := 24 * time.Hour
+	rule := func(anyVersion bool) *Rule {
+		return &Rule{ID: "r", Name: "r", Severity: "Medium", Table: "T", Candidates: []Candidate{{Column: "IP", Type: TypeIP}},
+			Compat: &Compat{AnyVersion: anyVersion}}
+	}
+	matches := func(s *Store, anyVersion bool, now time.Time) int {
+		x, err := NewExecutor(s, []*Rule{rule(anyVersion)}, ExecutorOptions{Compat: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.NewMatcher().Match(row("T", now.Add(-time.Minute), "IP", "203.0.113.10"), now, func(*Match) {})
+	}
+	s := NewStore(StoreOptions{KeepVersions: true})
+	s.Upsert(version(t, "i1", "203.0.113.10", 2*day, true))
+	s.Delete("i1")
+	if latest, all := matches(s, false, t0), matches(s, true, t0); latest != 0 || all != 1 {
+		t.Errorf("deleted: %d matches with the latest pick, %d without; want 0 and 1", latest, all)
+	}
+
+	s = NewStore(StoreOptions{KeepVersions: true})
+	older := version(t, "i1", "203.0.113.10", 3*day, true)
+	newest := version(t, "i1", "203.0.113.10", 2*day, true)
+	newest.ExpirationDateTime = t0.Add(-time.Hour)
+	s.Upsert(older, newest)
+	if n := s.DropExpired(t0, 0); n != 0 || matches(s, true, t0) != 1 || matches(s, false, t0) != 0 {
+		t.Errorf("newest expired, older live: dropped %d", n)
+	}
+	// 12 days later the older version has left the lookback: nothing can
+	// match, the indicator is dropped.
+	later := t0.Add(12 * day)
+	if n := s.DropExpired(later, 0); n != 1 || len(s.Snapshot().AppendIP(nil, netip.MustParseAddr("203.0.113.10"))) != 0 {
+		t.Errorf("all versions dead: dropped %d", n)
+	}
+	if h, _ := s.Get("i1"); h.Active || len(h.older) != 0 {
+		t.Errorf("dropped indicator %+v", h)
+	}
+}

@@ -317,8 +317,8 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 		if !filtersHold(rp.rule.Filters, ev) {
 			continue
 		}
-		for _, d := range rp.derive {
-			m.setDerived(tp, d, ev)
+		if len(rp.derive) > 0 {
+			m.deriveAll(tp, rp.derive, ev)
 		}
 		m.emitted = m.emitted[:0]
 		anyEarlier := false
@@ -340,13 +340,10 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 				p := h.p
 				if m.x.opts.Compat {
 					var ok bool
-					if p, ok = compatPick(rp.rule, h.p, h.raw, ev.TimeGenerated, now); !ok {
+					if p, ok = m.compatHit(rp.rule, ci, i, ev, now); !ok {
 						continue
 					}
-					if !rp.rule.Compat.joinInner() && !m.bestForValue(rp.rule, ci, i, p.Ind, ev, now) {
-						continue // innerunique: another indicator has this value
-					}
-				} else if !p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace) || !tiFiltersHold(rp.rule.TIFilters, p) {
+				} else if !m.live(h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
 					continue
 				}
 				k := emitKey{p.Ind, h.value}
@@ -366,6 +363,23 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 		}
 	}
 	return count
+}
+
+// live applies the expiry (Indicator.Live) in timap's semantics.
+func (m *Matcher) live(h *hit, ev *Event, now time.Time) bool {
+	return h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace)
+}
+
+// compatHit is the version of hit i's indicator rule r matches in compat
+// mode (compatPick), false when it does not match or another indicator
+// has the value (innerunique, Q1; not for a kind=inner join).
+func (m *Matcher) compatHit(r *Rule, ci, i int, ev *Event, now time.Time) (Posting, bool) {
+	h := &m.hits[i]
+	p, ok := compatPick(r, h.p, h.raw, ev.TimeGenerated, now)
+	if !ok || (!r.Compat.joinInner() && !m.bestForValue(r, ci, i, p.Ind, ev, now)) {
+		return Posting{}, false
+	}
+	return p, true
 }
 
 // bestForValue reports whether ind, the version hit i resolved to, is the
@@ -606,6 +620,13 @@ func nextIPv4(s string) (netip.Addr, string, bool) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// deriveAll sets the derived columns ds on ev (setDerived).
+func (m *Matcher) deriveAll(tp *tablePlan, ds []Derivation, ev *Event) {
+	for _, d := range ds {
+		m.setDerived(tp, d, ev)
+	}
+}
 
 // setDerived sets d's column on ev unless the row has it already: from
 // the row itself, or computed by the same function for an earlier rule. A

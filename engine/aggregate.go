@@ -34,8 +34,9 @@ type AggregatorOptions struct {
 	// SentinelDedup groups alerts as the Sentinel originals de-duplicate
 	// their hourly results: by each rule's SentinelDedup columns
 	// (IndicatorId, a row column, else the matched value), carrying the
-	// latest row (compatibility mode). Off: by rule, indicator and value,
-	// carrying the first row.
+	// latest row (compatibility mode); a rule whose Compat has NoDedup
+	// emits every matching row as an alert of its own, at once. Off: by
+	// rule, indicator and value, carrying the first row.
 	SentinelDedup bool
 }
 
@@ -96,6 +97,16 @@ func NewAggregator(opts AggregatorOptions, emit func(*Alert) error) *Aggregator 
 func (a *Aggregator) Add(m *Match) error {
 	t := m.Event.TimeGenerated
 	start := t.Truncate(a.opts.Window)
+	if a.opts.SentinelDedup && m.Rule.Compat != nil && m.Rule.Compat.NoDedup {
+		// No dedup in the original (spec §0.3 item 8): each row is final at
+		// once. Its id names the row (origin:offset and time).
+		al := newAlert(m, start)
+		al.SystemAlertId = SystemAlertID(m.Rule.ID, m.Ind.IndicatorId, m.Value+"\x00"+al.Origin, t)
+		if err := a.emit(al); err != nil {
+			return err
+		}
+		return a.advance(t)
+	}
 	k := a.key(m, start)
 	if al := a.open[k]; al != nil {
 		al.EventCount++
@@ -126,6 +137,12 @@ func (a *Aggregator) Add(m *Match) error {
 			}
 		}
 	}
+	return a.advance(t)
+}
+
+// advance moves the event-time watermark to t and emits the windows it
+// closes.
+func (a *Aggregator) advance(t time.Time) error {
 	if a.opts.Clock != nil && t.After(a.opts.Clock().Add(a.opts.MaxFuture)) {
 		return nil
 	}

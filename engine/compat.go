@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,7 +41,26 @@ type Compat struct {
 	Case string
 	// NoExpiryCheck drops the event-time expiry check (Q11).
 	NoExpiryCheck bool
+	// Derive, when set, replaces the rule's derivations: the original
+	// computes the column differently (R01, R07, R39 build PA_Url with a
+	// double scheme, spec T16).
+	Derive []Derivation
+	// JoinInner: the original joins kind=inner, so every indicator
+	// carrying the value matches, not one per value (R53; Q1).
+	JoinInner bool
+	// NoDedup: the original has no result dedup (spec §0.3 item 8: R44,
+	// R47, R53): with AggregatorOptions.SentinelDedup every matching row
+	// is an alert of its own.
+	NoDedup bool
+	// AnyVersion: the original keeps no latest row per IndicatorId before
+	// the join (Q15, R05 3.0.9): every version ingested in the last 14
+	// days that is active, unexpired and carries the value matches. It
+	// needs a Store with KeepVersions to see older versions.
+	AnyVersion bool
 }
+
+// joinInner reports JoinInner of a possibly nil block.
+func (c *Compat) joinInner() bool { return c != nil && c.JoinInner }
 
 // compatCases are the Compat.Case values.
 var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
@@ -62,6 +82,9 @@ func (c *Compat) compile(id string) error {
 			return err
 		}
 	}
+	if err := checkDerive(id, c.Derive); err != nil {
+		return err
+	}
 	for _, col := range c.TIIPColumns {
 		switch col {
 		case "NetworkIP", "NetworkDestinationIP", "NetworkSourceIP", "EmailSourceIpAddress":
@@ -72,11 +95,99 @@ func (c *Compat) compile(id string) error {
 	return nil
 }
 
-// compatHolds applies a rule's compat checks to one hit.
-func compatHolds(c *Compat, h *hit) bool {
-	o := h.p.Obs
+// compatPick returns the version of p's indicator the original joins for
+// rule r and that version's observable, or false when the original does
+// not match the row value raw through this indicator (spec §0.3 item 3).
+//
+// The original keeps, of the TI rows ingested in the last 14 days that pass
+// the filters it applies before arg_max (a value in the rule's column, the
+// address derivation and its private filter, the TI filters marked
+// PreArgMax), the newest one; Active, expiry and the other checks apply to
+// that row only. Without kept versions (StoreOptions.KeepVersions) the
+// newest version is the only row. With AnyVersion (Q15) every row is
+// tried, newest first.
+func compatPick(r *Rule, p Posting, raw string, eventTime, now time.Time) (Posting, bool) {
+	c := r.Compat
+	for v := range p.Ind.versions() {
+		if v.TimeGenerated.Before(now.Add(-sentinelLookback)) {
+			continue // outside the TI lookback: no such row
+		}
+		if c != nil && c.AnyVersion {
+			if o := carried(v, p.Obs); o != nil && compatMatches(r, Posting{v, o}, raw, eventTime, now) {
+				return Posting{v, o}, true
+			}
+			continue
+		}
+		if !preArgMax(r, v, p.Obs) {
+			continue
+		}
+		o := carried(v, p.Obs)
+		if o == nil {
+			return Posting{}, false // the row kept does not carry the value
+		}
+		return Posting{v, o}, compatMatches(r, Posting{v, o}, raw, eventTime, now)
+	}
+	return Posting{}, false
+}
+
+// compatMatches applies the checks after the arg_max to one version.
+func compatMatches(r *Rule, q Posting, raw string, eventTime, now time.Time) bool {
+	return compatLive(q.Ind, r.Compat, eventTime, now) && tiFiltersHold(r.TIFilters, q) &&
+		(r.Compat == nil || compatHolds(r.Compat, q, raw))
+}
+
+// preArgMax reports whether version v passes the filters the original
+// applies to each TI row before keeping the latest: v has a value of the
+// looked-up type (isnotempty; for IP rules in one of the TI IP columns),
+// an ipv4_only rule's derived address is a public IPv4 (Q2; a refused
+// private address fails it, spec T6), and the TI filters marked PreArgMax
+// hold (R20's ConfidenceScore > 50).
+func preArgMax(r *Rule, v *Indicator, o *Observable) bool {
+	c := r.Compat
+	if o.Type == TypeIP && c != nil && len(c.TIIPColumns) > 0 {
+		col := chosenIPColumn(v, c.TIIPColumns)
+		if col == "" || (c.IPv4Only && !hasIPv4(v, col)) {
+			return false
+		}
+	} else if !slices.ContainsFunc(v.Observables, func(x Observable) bool { return x.Type == o.Type }) {
+		return false
+	}
+	for _, f := range r.TIFilters {
+		if f.PreArgMax && !tiFilterHolds(f, tiColumns[f.Column](v, o)) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasIPv4 reports whether v has a single IPv4 address in column col.
+func hasIPv4(v *Indicator, col string) bool {
+	for i := range v.Observables {
+		x := &v.Observables[i]
+		if x.Type == TypeIP && x.Column == col && x.Prefix.IsSingleIP() && x.Prefix.Addr().Is4() {
+			return true
+		}
+	}
+	return false
+}
+
+// carried returns v's observable equal to o (o itself when it is v's), or
+// nil when v does not carry it.
+func carried(v *Indicator, o *Observable) *Observable {
+	for i := range v.Observables {
+		if x := &v.Observables[i]; x == o || *x == *o {
+			return x
+		}
+	}
+	return nil
+}
+
+// compatHolds applies a rule's compat checks to the observable q.Obs of
+// the version q.Ind matched by the row value raw.
+func compatHolds(c *Compat, q Posting, raw string) bool {
+	o := q.Obs
 	if o.Type == TypeIP {
-		if len(c.TIIPColumns) > 0 && o.Column != chosenIPColumn(h.p.Ind, c.TIIPColumns) {
+		if len(c.TIIPColumns) > 0 && o.Column != chosenIPColumn(q.Ind, c.TIIPColumns) {
 			return false
 		}
 		if !o.Prefix.IsSingleIP() {
@@ -86,7 +197,7 @@ func compatHolds(c *Compat, h *hit) bool {
 			return false
 		}
 	}
-	ti, row := o.RawValue(), h.raw
+	ti, row := o.RawValue(), raw
 	switch c.Case {
 	case "lower":
 		return strings.ToLower(ti) == strings.ToLower(row)
@@ -106,9 +217,14 @@ func compatHolds(c *Compat, h *hit) bool {
 	return ti == row
 }
 
-// chosenIPColumn is the first column of cols the indicator has an IP in.
+// chosenIPColumn is the first column of cols the indicator has an address
+// in, counting the addresses refused at load (RefusedIPColumns): Sentinel
+// keeps those, and the first non-empty column wins (Q3).
 func chosenIPColumn(ind *Indicator, cols []string) string {
 	for _, col := range cols {
+		if slices.Contains(ind.RefusedIPColumns, col) {
+			return col
+		}
 		for _, o := range ind.Observables {
 			if o.Type == TypeIP && o.Column == col {
 				return col

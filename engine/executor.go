@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -37,6 +38,8 @@ type ExecutorOptions struct {
 	// Compat runs the rules with Sentinel's semantics, quirks included
 	// (each rule's Compat block; for every rule the 14-day TI lookback on
 	// ingest time and one indicator per value, Q1). Off: timap's semantics.
+	// A store with StoreOptions.KeepVersions lets it use older indicator
+	// versions as Sentinel does (spec §0.3 item 3, Q15).
 	Compat bool
 }
 
@@ -55,8 +58,12 @@ type rulePlan struct {
 }
 
 // NewExecutor validates and compiles rules against the indicators of store.
-// Errors name the rule.
+// Errors name the rule; a store that keeps versions (StoreOptions.
+// KeepVersions) without opts.Compat is an error.
 func NewExecutor(store *Store, rules []*Rule, opts ExecutorOptions) (*Executor, error) {
+	if store.KeepsVersions() && !opts.Compat {
+		return nil, errors.New("a store keeping indicator versions serves compat mode only")
+	}
 	x := &Executor{store: store, opts: opts, plans: map[string]*tablePlan{}, rules: rules, alertNames: map[string]struct{}{}}
 	ids := map[string]bool{}
 	for _, r := range rules {
@@ -258,9 +265,12 @@ type Matcher struct {
 	nonEmpty []bool
 	emitted  []emitKey
 	derived  []byte // derived column values of the current row
-	m        Match
-	joins    map[*Rule]*joinState
-	clone    *Event // the current row's clone, made once for parked matches
+	// derivedBy names the function that computed each derived column of
+	// the current row: compat blocks compute PA_Url differently per rule.
+	derivedBy []Derivation
+	m         Match
+	joins     map[*Rule]*joinState
+	clone     *Event // the current row's clone, made once for parked matches
 }
 
 type hit struct {
@@ -294,6 +304,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	m.done = resetBools(m.done, n)
 	m.nonEmpty = resetBools(m.nonEmpty, n)
 	m.derived = m.derived[:0]
+	m.derivedBy = m.derivedBy[:0]
 	m.clone = nil
 	count := 0
 	for _, r := range tp.partners {
@@ -306,10 +317,8 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 		if !filtersHold(rp.rule.Filters, ev) {
 			continue
 		}
-		for _, d := range rp.derive {
-			if _, ok := ev.Get(d.Column); !ok {
-				ev.Set(d.Column, m.derive(d, ev))
-			}
+		if len(rp.derive) > 0 {
+			m.deriveAll(tp, rp.derive, ev)
 		}
 		m.emitted = m.emitted[:0]
 		anyEarlier := false
@@ -325,18 +334,24 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 			anyEarlier = anyEarlier || m.nonEmpty[ci]
 			for i := range m.hits {
 				h := &m.hits[i]
-				if h.cand != ci || !m.live(rp.rule, h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
+				if h.cand != ci {
 					continue
 				}
-				if m.x.opts.Compat && !m.bestForValue(rp.rule, ci, i, ev, now) {
-					continue // innerunique: another indicator has this value
+				p := h.p
+				if m.x.opts.Compat {
+					var ok bool
+					if p, ok = m.compatHit(rp.rule, ci, i, ev, now); !ok {
+						continue
+					}
+				} else if !m.live(h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
+					continue
 				}
-				k := emitKey{h.p.Ind, h.value}
+				k := emitKey{p.Ind, h.value}
 				if slices.Contains(m.emitted, k) {
 					continue
 				}
 				m.emitted = append(m.emitted, k)
-				m.m = Match{Rule: rp.rule, Ind: h.p.Ind, Obs: h.p.Obs, Column: c.Column, Value: h.value, Event: ev}
+				m.m = Match{Rule: rp.rule, Ind: p.Ind, Obs: p.Obs, Column: c.Column, Value: h.value, Event: ev}
 				if rp.rule.Join != nil {
 					if m.m.Joined = m.join(rp.rule).primaryMatch(&m.m, m.cloneRow(ev)); m.m.Joined == nil {
 						continue // parked until its partner row comes
@@ -350,27 +365,34 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 	return count
 }
 
-// live applies the expiry and, in compat mode, the rule's compat checks.
-func (m *Matcher) live(r *Rule, h *hit, ev *Event, now time.Time) bool {
-	if !m.x.opts.Compat {
-		return h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace)
-	}
-	if !compatLive(h.p.Ind, r.Compat, ev.TimeGenerated, now) {
-		return false
-	}
-	return r.Compat == nil || compatHolds(r.Compat, h)
+// live applies the expiry (Indicator.Live) in timap's semantics.
+func (m *Matcher) live(h *hit, ev *Event, now time.Time) bool {
+	return h.p.Ind.Live(ev.TimeGenerated, now, m.x.opts.Grace)
 }
 
-// bestForValue reports whether hit i is the one indicator the original
-// keeps for its value among the rule's live hits of candidate ci.
-func (m *Matcher) bestForValue(r *Rule, ci, i int, ev *Event, now time.Time) bool {
+// compatHit is the version of hit i's indicator rule r matches in compat
+// mode (compatPick), false when it does not match or another indicator
+// has the value (innerunique, Q1; not for a kind=inner join).
+func (m *Matcher) compatHit(r *Rule, ci, i int, ev *Event, now time.Time) (Posting, bool) {
+	h := &m.hits[i]
+	p, ok := compatPick(r, h.p, h.raw, ev.TimeGenerated, now)
+	if !ok || (!r.Compat.joinInner() && !m.bestForValue(r, ci, i, p.Ind, ev, now)) {
+		return Posting{}, false
+	}
+	return p, true
+}
+
+// bestForValue reports whether ind, the version hit i resolved to, is the
+// one indicator the original keeps for its value among the rule's hits of
+// candidate ci (innerunique, Q1).
+func (m *Matcher) bestForValue(r *Rule, ci, i int, ind *Indicator, ev *Event, now time.Time) bool {
 	h := &m.hits[i]
 	for j := range m.hits {
 		o := &m.hits[j]
 		if j == i || o.cand != ci || o.value != h.value || o.p.Ind == h.p.Ind {
 			continue
 		}
-		if betterIndicator(o.p.Ind, h.p.Ind) && m.live(r, o, ev, now) && tiFiltersHold(r.TIFilters, o.p) {
+		if q, ok := compatPick(r, o.p, o.raw, ev.TimeGenerated, now); ok && betterIndicator(q.Ind, ind) {
 			return false
 		}
 	}
@@ -599,12 +621,54 @@ func nextIPv4(s string) (netip.Addr, string, bool) {
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
+// deriveAll sets the derived columns ds on ev (setDerived).
+func (m *Matcher) deriveAll(tp *tablePlan, ds []Derivation, ev *Event) {
+	for _, d := range ds {
+		m.setDerived(tp, d, ev)
+	}
+}
+
+// setDerived sets d's column on ev unless the row has it already: from
+// the row itself, or computed by the same function for an earlier rule. A
+// column computed by another function (compat blocks compute PA_Url in
+// each rule's own way) is recomputed, and the lookups of the candidates
+// reading it are dropped to be redone; earlier matches were emitted with
+// the old value, and a parked match's clone is taken anew.
+func (m *Matcher) setDerived(tp *tablePlan, d Derivation, ev *Event) {
+	for i := len(m.derivedBy) - 1; i >= 0; i-- {
+		b := m.derivedBy[i]
+		if b.Column != d.Column {
+			continue
+		}
+		if b.Func == d.Func && slices.Equal(b.Args, d.Args) {
+			return
+		}
+		ev.Set(d.Column, m.derive(d, ev))
+		m.derivedBy = append(m.derivedBy, d)
+		m.clone = nil
+		for ci := range tp.cands {
+			if tp.cands[ci].Column == d.Column && m.done[ci] {
+				m.done[ci], m.nonEmpty[ci] = false, false
+				m.hits = slices.DeleteFunc(m.hits, func(h hit) bool { return h.cand == ci })
+			}
+		}
+		return
+	}
+	if _, ok := ev.Get(d.Column); ok {
+		return
+	}
+	ev.Set(d.Column, m.derive(d, ev))
+	m.derivedBy = append(m.derivedBy, d)
+}
+
 // derive computes a derived column into the matcher's arena.
 func (m *Matcher) derive(d Derivation, ev *Event) string {
 	start := len(m.derived)
 	switch d.Func {
 	case "pa_url":
 		m.derived = appendPAURL(m.derived, ev.Value(d.Args[0]), ev.Value(d.Args[1]), ev.Value(d.Args[2]))
+	case "kql_pa_url_r01", "kql_pa_url_r07", "kql_pa_url_r39":
+		m.derived = append(m.derived, kqlPAURL(d.Func, ev.Value(d.Args[0]), ev.Value(d.Args[1]), ev.Value(d.Args[2]))...)
 	}
 	if len(m.derived) == start {
 		return ""
@@ -640,4 +704,57 @@ func appendPAURL(dst []byte, requestURL, ext, appProto string) []byte {
 		return appendLower(dst, u)
 	}
 	return append(dst, u...)
+}
+
+// kqlPAURL is PA_Url as the Sentinel rule fn names builds it (spec §1 R01,
+// R07, R39; T16), on RequestURL, AdditionalExtensions, ApplicationProtocol:
+//   - R01: RequestURL without surrounding quotes, or when it is empty and
+//     AdditionalExtensions does not start with "PanOS", the first
+//     quote-free run of the lower-cased AdditionalExtensions; R39 the same
+//     without the PanOS test; R07 reads coalesce(RequestURL, "None"), so
+//     never AdditionalExtensions;
+//   - R01/R39 prefix "http://" unless the value starts with "http://" on a
+//     non-ssl row, and "https://" unless it starts with "https://" on an
+//     ssl row: "https://a" on a web-browsing row becomes "http://https://a";
+//     R07 prefixes only values with neither scheme (and not "None") on a
+//     non-ssl row, but "https://" to an ssl row's "http://a".
+//
+// KQL's startswith and =~ ignore case. The result is "" when it has no
+// "scheme://" (R07's "None"): parse_url finds no host in it.
+func kqlPAURL(fn, requestURL, ext, appProto string) string {
+	ssl := strings.EqualFold(appProto, "ssl")
+	starts := func(s, p string) bool { return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) }
+	u := strings.Trim(requestURL, `"`)
+	switch fn {
+	case "kql_pa_url_r01", "kql_pa_url_r39":
+		if requestURL == "" && (fn == "kql_pa_url_r39" || !starts(ext, "PanOS")) {
+			// extract("([^\"]+)", 1, tolower(…)): the first run without quotes.
+			e := strings.TrimLeft(strings.ToLower(ext), `"`)
+			if j := strings.IndexByte(e, '"'); j >= 0 {
+				e = e[:j]
+			}
+			u = e
+		}
+		switch {
+		case !starts(u, "http://") && !ssl:
+			u = "http://" + u
+		case !starts(u, "https://") && ssl:
+			u = "https://" + u
+		}
+	case "kql_pa_url_r07":
+		if requestURL == "" {
+			u = "None"
+		}
+		none := strings.EqualFold(u, "None") || strings.EqualFold(u, "http://None") || strings.EqualFold(u, "https://None")
+		if !none && !starts(u, "http://") && !starts(u, "https://") && !ssl {
+			u = "http://" + u
+		}
+		if !none && !starts(u, "https://") && ssl {
+			u = "https://" + u
+		}
+	}
+	if schemeEnd(u) < 0 {
+		return ""
+	}
+	return u
 }

@@ -66,6 +66,13 @@ func buildIndexes(inds []*Indicator) *indexSet {
 				n[o.Type]++
 			}
 		}
+		for _, v := range ind.older {
+			if v.Active {
+				for _, o := range v.Observables {
+					n[o.Type]++
+				}
+			}
+		}
 	}
 	x := &indexSet{
 		ip:       new(bart.Table[[]Posting]),
@@ -76,14 +83,21 @@ func buildIndexes(inds []*Indicator) *indexSet {
 		fileStem: make(map[string][]Posting, n[TypeFileName]),
 	}
 	byPrefix := make(map[netip.Prefix][]Posting, n[TypeIP])
+	var ps []Posting // one indicator's postings
 	hashes := make(map[string][]Posting, n[TypeFileHash])
 	for _, ind := range inds {
-		if !ind.Active {
+		if len(ind.older) > 0 {
+			ps = versionPostings(ps[:0], ind)
+		} else if ind.Active {
+			ps = ps[:0]
+			for i := range ind.Observables {
+				ps = append(ps, Posting{ind, &ind.Observables[i]})
+			}
+		} else {
 			continue
 		}
-		for i := range ind.Observables {
-			o := &ind.Observables[i]
-			p := Posting{ind, o}
+		for _, p := range ps {
+			o := p.Obs
 			x.counts[o.Type]++
 			switch o.Type {
 			case TypeIP:
@@ -136,6 +150,25 @@ func buildIndexes(inds []*Indicator) *indexSet {
 		}
 	}
 	return x
+}
+
+// versionPostings appends the postings of ind's active versions (kept by
+// StoreOptions.KeepVersions), each distinct observable once and all under
+// ind, the newest version: compat mode picks the version per rule.
+func versionPostings(dst []Posting, ind *Indicator) []Posting {
+	start := len(dst)
+	for v := range ind.versions() {
+		if !v.Active {
+			continue
+		}
+		for i := range v.Observables {
+			o := &v.Observables[i]
+			if !slices.ContainsFunc(dst[start:], func(p Posting) bool { return *p.Obs == *o }) {
+				dst = append(dst, Posting{ind, o})
+			}
+		}
+	}
+	return dst
 }
 
 func (x *indexSet) lookupIP(dst []Posting, a netip.Addr, dead map[string]struct{}) []Posting {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"iter"
+	"slices"
 	"time"
 )
 
@@ -59,7 +61,66 @@ type Indicator struct {
 	Unenforced        []string
 	// Observables are the normalised values to match.
 	Observables []Observable
+	// RefusedIPColumns are the TI IP columns (NetworkIP,
+	// NetworkDestinationIP, NetworkSourceIP, EmailSourceIpAddress) whose
+	// single address was refused when loading (private, loopback, …;
+	// AdmitObservable records them). Sentinel keeps such a value, and its
+	// one-address precedence (Q3) then hides the indicator's other
+	// addresses (spec T6): compat mode counts these columns. Default mode
+	// ignores them.
+	RefusedIPColumns []string
+
+	// older are the superseded versions a Store with KeepVersions keeps,
+	// newest first. Set before the indicator is published, never changed
+	// afterwards, so lock-free readers may walk them.
+	older []*Indicator
 }
+
+// AdmitObservable is NewObservable for a value of ind: when it refuses a
+// single address of a TI IP column (non-routable, …) it also records the
+// column in ind.RefusedIPColumns, so that compat mode's precedence (Q3,
+// spec T6) sees the value Sentinel would keep. The caller appends the
+// observable; errors are NewObservable's.
+func (ind *Indicator) AdmitObservable(t ObservableType, column, raw, hashType string) (Observable, error) {
+	o, err := NewObservable(t, column, raw, hashType)
+	if err != nil && t == TypeIP && isTIIPColumn(column) && !slices.Contains(ind.RefusedIPColumns, column) {
+		// Only a single address: where Sentinel files a range is not
+		// known (spec §4.3), and an unparsable value is no address.
+		if p, perr := ParsePrefix(raw); perr == nil && p.IsSingleIP() {
+			ind.RefusedIPColumns = append(ind.RefusedIPColumns, column)
+		}
+	}
+	return o, err
+}
+
+// Unversioned is a copy of ind without the superseded versions a Store
+// with KeepVersions keeps behind it, for comparing contents.
+func (ind *Indicator) Unversioned() Indicator {
+	c := *ind
+	c.older = nil
+	return c
+}
+
+// versions yields ind and then the superseded versions kept with it
+// (StoreOptions.KeepVersions), newest first.
+func (ind *Indicator) versions() iter.Seq[*Indicator] {
+	return func(yield func(*Indicator) bool) {
+		if !yield(ind) {
+			return
+		}
+		for _, v := range ind.older {
+			if !yield(v) {
+				return
+			}
+		}
+	}
+}
+
+// tiIPColumns are the TI columns the IP rules derive their address from
+// (spec §0.3 item 4).
+var tiIPColumns = []string{"NetworkIP", "NetworkDestinationIP", "NetworkSourceIP", "EmailSourceIpAddress"}
+
+func isTIIPColumn(col string) bool { return slices.Contains(tiIPColumns, col) }
 
 // Live reports whether ind may match an event stamped at eventTime when
 // processed at now (issue #2, spec §0.3 items 3 and 7, with the quirks

@@ -108,6 +108,12 @@ type TIFilter struct {
 	// "contains_cs", "!contains_cs" (case-sensitive text), "isnotempty".
 	Op    string
 	Value string
+	// PreArgMax marks a filter the Sentinel original applies to every TI
+	// row before keeping each indicator's latest (spec §0.3 item 3: R20's
+	// ConfidenceScore > 50): in compat mode, with older versions kept, the
+	// newest version that passes it is the one used. Default mode tests
+	// the newest version either way.
+	PreArgMax bool
 }
 
 // SeverityBy maps a numeric TI column to a severity: the first step whose
@@ -287,6 +293,13 @@ var DeriveFuncs = map[string]int{
 	// added only when missing (https for ssl) — Sentinel's double-scheme
 	// bug fixed.
 	"pa_url": 3,
+	// kql_pa_url_r01, kql_pa_url_r07, kql_pa_url_r39 (same arguments):
+	// PA_Url exactly as Sentinel's R01, R07 and R39 build it (spec §1, T16),
+	// double scheme included ("http://https://…"), for compat blocks. A
+	// value KQL's parse_url finds no host in (no scheme) comes out "".
+	"kql_pa_url_r01": 3,
+	"kql_pa_url_r07": 3,
+	"kql_pa_url_r39": 3,
 }
 
 // compile validates r and prepares its regular expressions.
@@ -349,19 +362,27 @@ func (r *Rule) compile() error {
 			}
 		}
 	}
-	for _, d := range r.Derive {
-		n, ok := DeriveFuncs[d.Func]
-		if !ok {
-			return fmt.Errorf("rule %s: unknown derive function %q", r.ID, d.Func)
-		}
-		if len(d.Args) != n {
-			return fmt.Errorf("rule %s: %s takes %d columns, got %d", r.ID, d.Func, n, len(d.Args))
-		}
+	if err := checkDerive(r.ID, r.Derive); err != nil {
+		return err
 	}
 	if err := r.compileCandidates(); err != nil {
 		return err
 	}
 
+	return nil
+}
+
+// checkDerive validates derivations: known function, right arity.
+func checkDerive(id string, ds []Derivation) error {
+	for _, d := range ds {
+		n, ok := DeriveFuncs[d.Func]
+		if !ok {
+			return fmt.Errorf("rule %s: unknown derive function %q", id, d.Func)
+		}
+		if len(d.Args) != n {
+			return fmt.Errorf("rule %s: %s takes %d columns, got %d", id, d.Func, n, len(d.Args))
+		}
+	}
 	return nil
 }
 
@@ -423,7 +444,7 @@ func (r *Rule) compileCandidates() error {
 }
 
 // compatView is the rule as compat mode runs it: the Compat block's
-// candidates and filters in place of the rule's own.
+// candidates, filters and derivations in place of the rule's own.
 func (r *Rule) compatView() *Rule {
 	v := *r
 	if c := r.Compat; c != nil {
@@ -432,6 +453,9 @@ func (r *Rule) compatView() *Rule {
 		}
 		if c.Filters != nil {
 			v.Filters = c.Filters
+		}
+		if c.Derive != nil {
+			v.Derive = c.Derive
 		}
 	}
 	return &v

@@ -53,6 +53,20 @@ type StoreOptions struct {
 	// when that is larger: a delta rebuild is O(delta), a base rebuild
 	// O(store).
 	MaxDelta int
+	// KeepVersions keeps, per IndicatorId, the superseded versions ingested
+	// (TimeGenerated) within 14 days of the newest one, at most MaxVersions
+	// versions in all, for Sentinel compatibility mode: the originals read
+	// every TI row of the last 14 days and filter them before keeping each
+	// indicator's latest (spec §0.3 item 3), or keep none (Q15, R05). The
+	// observables of an indicator's active versions are then indexed under
+	// its newest version, revoked or not, so only an executor in compat
+	// mode, which picks the version per rule, may read such a store
+	// (NewExecutor refuses it otherwise). Versions arriving out of order
+	// (older Modified) are still dropped as stale.
+	KeepVersions bool
+	// MaxVersions caps the versions kept per id by KeepVersions, the newest
+	// included. Default 8.
+	MaxVersions int
 }
 
 // Store keeps the newest version of every indicator, keyed by IndicatorId,
@@ -84,11 +98,18 @@ func NewStore(opts StoreOptions) *Store {
 	if opts.MaxDelta <= 0 {
 		opts.MaxDelta = 4096
 	}
+	if opts.MaxVersions <= 0 {
+		opts.MaxVersions = 8
+	}
 	s := &Store{opts: opts, all: map[string]*Indicator{}, delta: map[string]*Indicator{}}
 	s.base = buildIndexes(nil)
 	s.publish(buildIndexes(nil), nil)
 	return s
 }
+
+// KeepsVersions reports whether the store keeps superseded versions
+// (StoreOptions.KeepVersions).
+func (s *Store) KeepsVersions() bool { return s.opts.KeepVersions }
 
 // Snapshot returns the current snapshot. It never blocks.
 func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
@@ -121,6 +142,9 @@ func (s *Store) Upsert(batch ...*Indicator) UpsertResult {
 		default:
 			r.Updated++
 		}
+		if s.opts.KeepVersions && old != nil {
+			v.older = keptVersions(v, old, s.opts.MaxVersions)
+		}
 		s.all[v.IndicatorId] = v
 		changed = append(changed, v)
 	}
@@ -151,7 +175,7 @@ func (s *Store) Rebuild() {
 func (s *Store) rebuildLocked() {
 	live := make([]*Indicator, 0, len(s.all))
 	for _, ind := range s.all {
-		if ind.Active {
+		if ind.Active || len(ind.older) > 0 {
 			live = append(live, ind)
 		}
 	}
@@ -163,6 +187,27 @@ func (s *Store) rebuildLocked() {
 func (s *Store) publish(delta *indexSet, dead map[string]struct{}) {
 	s.ver++
 	s.snap.Store(&Snapshot{base: s.base, delta: delta, dead: dead, Version: s.ver})
+}
+
+// keptVersions are the versions kept behind v, which supersedes old: old
+// and its own kept versions, newest first, those ingested within the
+// 14-day lookback before v, at most max-1. A new slice: readers of old's
+// may still walk it.
+func keptVersions(v, old *Indicator, max int) []*Indicator {
+	cut := v.TimeGenerated.Add(-sentinelLookback)
+	out := make([]*Indicator, 0, min(1+len(old.older), max-1))
+	for u := range old.versions() {
+		if len(out) == max-1 {
+			break
+		}
+		if !u.TimeGenerated.Before(cut) {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // Get returns the newest version of an indicator (revoked ones included).
@@ -204,9 +249,18 @@ func (s *Store) Stats() Stats {
 // processed at or after now (their expiry plus grace has passed), freeing
 // their index space, and returns how many it dropped. Their ids stay known,
 // so an older version arriving later is still stale.
+//
+// With KeepVersions it also forgets kept versions ingested before the
+// 14-day lookback (compat mode can no longer see them), and an indicator
+// counts as dropped only when none of its versions can match any more
+// (all expired or revoked); otherwise its newest version stays as it is,
+// since it still decides which version a rule uses.
 func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.KeepVersions {
+		return s.dropExpiredVersionsLocked(now, grace)
+	}
 	n := 0
 	for id, ind := range s.all {
 		if ind.Active && ind.Expired(now, grace) {
@@ -223,6 +277,45 @@ func (s *Store) DropExpired(now time.Time, grace time.Duration) int {
 	return n
 }
 
+// dropExpiredVersionsLocked is DropExpired for a store keeping versions.
+func (s *Store) dropExpiredVersionsLocked(now time.Time, grace time.Duration) int {
+	cut := now.Add(-sentinelLookback)
+	n, changed := 0, false
+	for id, ind := range s.all {
+		if !ind.Active && len(ind.older) == 0 {
+			continue // nothing indexed
+		}
+		alive := false
+		var kept []*Indicator
+		for _, v := range ind.older {
+			if !v.TimeGenerated.Before(cut) {
+				kept = append(kept, v)
+				alive = alive || (v.Active && !v.Expired(now, grace))
+			}
+		}
+		headAlive := ind.Active && !ind.Expired(now, grace)
+		switch {
+		case !headAlive && !alive:
+			gone := *ind
+			gone.Active, gone.Observables, gone.older = false, nil, nil
+			s.all[id] = &gone
+			if ind.Active {
+				n++
+			}
+			changed = true
+		case len(kept) != len(ind.older):
+			c := *ind // published versions are never changed
+			c.older = kept
+			s.all[id] = &c
+			changed = true
+		}
+	}
+	if changed {
+		s.rebuildLocked()
+	}
+	return n
+}
+
 // Delete removes indicators by id, whatever their version (a tombstone on
 // an indicator topic, a feed entry withdrawn). The id stays known with its
 // last Modified, so only a strictly newer version brings it back. Unknown
@@ -234,7 +327,15 @@ func (s *Store) Delete(ids ...string) int {
 	for _, id := range ids {
 		if old := s.all[id]; old != nil && old.Active {
 			t := *old
-			t.Active, t.Observables = false, nil
+			t.Active = false
+			if s.opts.KeepVersions {
+				// A revocation row: it keeps its values, so that it is the
+				// version a rule picks, as in Sentinel (older versions then
+				// match only where no latest is picked, Q15).
+				t.older = keptVersions(&t, old, s.opts.MaxVersions)
+			} else {
+				t.Observables = nil
+			}
 			s.all[id], s.delta[id] = &t, &t
 			n++
 		}

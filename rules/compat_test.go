@@ -52,6 +52,12 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R01", name: "two indicators, one domain", tis: []tiSpec{dom, ti("d2", "domain", domainBad, newer)},
 			rows:  []*engine.Event{row("CommonSecurityLog", "DeviceEventClassID", "url", "RequestURL", "evil.example.com/p", "ApplicationProtocol", "ssl")},
 			timap: []string{"d1 evil.example.com", "d2 evil.example.com"}, compat: []string{"d2 evil.example.com"}},
+		{r: "R01", name: "http:// URL of an ssl row", tis: []tiSpec{dom},
+			rows:  []*engine.Event{row("CommonSecurityLog", "DeviceEventClassID", "url", "RequestURL", "http://evil.example.com/p", "ApplicationProtocol", "ssl")},
+			timap: []string{"d1 evil.example.com"}},
+		{r: "R01", name: "quoted URL in AdditionalExtensions", tis: []tiSpec{dom},
+			rows:  []*engine.Event{row("CommonSecurityLog", "DeviceEventClassID", "url", "AdditionalExtensions", `"Evil.Example.com/p";x=1`, "ApplicationProtocol", "web-browsing")},
+			timap: []string{"d1 evil.example.com"}, compat: []string{"d1 evil.example.com"}},
 		{r: "R02", name: "RemoteUrl without scheme (Q8)", tis: []tiSpec{dom},
 			rows:  []*engine.Event{row("DeviceNetworkEvents", "RemoteUrl", "evil.example.com", "ActionType", "ConnectionSuccess")},
 			timap: []string{"d1 evil.example.com"}},
@@ -78,6 +84,10 @@ func compatCases(t *testing.T) []compatCase {
 			timap: []string{"d1 evil.example.com"}},
 		{r: "R07", name: "indicator with capitals (Q5)", tis: []tiSpec{ti("d1", "domain", "Evil.Example.com")},
 			rows:  []*engine.Event{pan("RequestURL", "evil.example.com/p")},
+			timap: []string{"d1 evil.example.com"}},
+		// The double scheme (T16's ssl twin): https:// goes before http://.
+		{r: "R07", name: "http:// URL of an ssl row", tis: []tiSpec{dom},
+			rows:  []*engine.Event{pan("RequestURL", "http://evil.example.com/p", "ApplicationProtocol", "ssl")},
 			timap: []string{"d1 evil.example.com"}},
 		{r: "R07", name: "URL only in AdditionalExtensions", tis: []tiSpec{dom},
 			rows:  []*engine.Event{pan("AdditionalExtensions", `"evil.example.com/p"`)},
@@ -227,6 +237,12 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R38", name: "deprecated (Q10)", tis: []tiSpec{url1},
 			rows:  []*engine.Event{row("OfficeActivity", "ModifiedProperties", `[{"Name":"AppAddress","NewValue":"https://evil.example.com/p"}]`)},
 			timap: []string{"u1 https://evil.example.com/p"}},
+		{r: "R39", name: "http:// URL of an ssl row", tis: []tiSpec{ti("u1", "url", "http://evil.example.com/p")},
+			rows:  []*engine.Event{pan("RequestURL", "http://evil.example.com/p", "ApplicationProtocol", "ssl")},
+			timap: []string{"u1 http://evil.example.com/p"}},
+		{r: "R39", name: "https:// URL of an ssl row", tis: []tiSpec{ti("u1", "url", "https://evil.example.com/p")},
+			rows:  []*engine.Event{pan("RequestURL", "https://evil.example.com/p", "ApplicationProtocol", "ssl")},
+			timap: []string{"u1 https://evil.example.com/p"}, compat: []string{"u1 https://evil.example.com/p"}},
 		{r: "R39", name: "indicator without scheme (T17)", tis: []tiSpec{ti("u1", "url", "evil.example.com/p")},
 			rows:  []*engine.Event{pan("RequestURL", `"evil.example.com/p"`, "ApplicationProtocol", "web-browsing")},
 			timap: []string{"u1 http://evil.example.com/p"}},
@@ -277,10 +293,10 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R53", name: "row stamped after the expiry (Q11)", tis: []tiSpec{ip},
 			rows:   []*engine.Event{rowAt("ASimAuditEventLogs", late, "EventVendor", "Workday", "DvcIpAddr", ipBad)},
 			compat: []string{"i1 " + ipBad}},
-		// GAP: kind=inner; Sentinel returns both indicators.
+		// kind=inner: every indicator of the address matches.
 		{r: "R53", name: "two indicators, one address", tis: []tiSpec{ip, ti("i2", "ip", ipBad, newer)},
 			rows:  []*engine.Event{row("ASimAuditEventLogs", "EventVendor", "Workday", "DvcIpAddr", ipBad)},
-			timap: []string{"i1 " + ipBad, "i2 " + ipBad}, compat: []string{"i2 " + ipBad}},
+			timap: []string{"i1 " + ipBad, "i2 " + ipBad}, compat: []string{"i1 " + ipBad, "i2 " + ipBad}},
 	}
 }
 
@@ -328,6 +344,9 @@ func TestCompatBlocks(t *testing.T) {
 	noExpiry := []string{"R28", "R43", "R47", "R53"}
 	ipv4Only := []string{"R20", "R21", "R22", "R23", "R24", "R25", "R26", "R27", "R29", "R30", "R33", "R34"}
 	firstOnly := []string{"R09", "R23", "R27", "R31", "R35", "R41", "R52"}
+	// §0.3 items 6 and 8, Q15, T16.
+	noDedup := []string{"R44", "R47", "R53"}
+	paURL := map[string]string{"R01": "kql_pa_url_r01", "R07": "kql_pa_url_r07", "R39": "kql_pa_url_r39"}
 	schemas, err := rules.Tables()
 	if err != nil {
 		t.Fatal(err)
@@ -347,6 +366,21 @@ func TestCompatBlocks(t *testing.T) {
 		}
 		if c.Case != cases[cat.r] {
 			t.Errorf("%s: case %q, want %q", cat.r, c.Case, cases[cat.r])
+		}
+		if c.NoDedup != slices.Contains(noDedup, cat.r) || c.JoinInner != (cat.r == "R53") || c.AnyVersion != (cat.r == "R05") {
+			t.Errorf("%s: no_dedup %v, join inner %v, latest_pick false %v", cat.r, c.NoDedup, c.JoinInner, c.AnyVersion)
+		}
+		if c.NoDedup && len(r.SentinelDedup) > 0 {
+			t.Errorf("%s: no_dedup with dedup %v", cat.r, r.SentinelDedup)
+		}
+		if fn := paURL[cat.r]; len(c.Derive) != len(r.Derive) && fn != "" || fn != "" && c.Derive[0].Func != fn || fn == "" && c.Derive != nil {
+			t.Errorf("%s: compat derive %+v, want PA_Url by %q", cat.r, c.Derive, fn)
+		}
+		for _, f := range r.TIFilters {
+			// §0.3 item 3: R20's ConfidenceScore > 50 comes before arg_max.
+			if f.PreArgMax != (cat.r == "R20" && f.Column == "ConfidenceScore") {
+				t.Errorf("%s: ti filter %s pre_arg_max %v", cat.r, f.Column, f.PreArgMax)
+			}
 		}
 		first := false
 		for _, cd := range c.Candidates {

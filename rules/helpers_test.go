@@ -133,7 +133,8 @@ var kinds = map[string]struct {
 }
 
 // build makes the engine indicator. Observables the engine refuses as
-// non-routable (private addresses) are left out, as the loaders do.
+// non-routable (private addresses) are left out, as the loaders do, and
+// recorded as the loaders do (Indicator.AdmitObservable).
 func (s tiSpec) build(t testing.TB) *engine.Indicator {
 	t.Helper()
 	ind := &engine.Indicator{IndicatorId: s.id, SourceSystem: "test", ThreatType: "malicious-activity",
@@ -144,7 +145,7 @@ func (s tiSpec) build(t testing.TB) *engine.Indicator {
 		if !ok {
 			t.Fatalf("unknown indicator kind %q", o[0])
 		}
-		obs, err := engine.NewObservable(k.typ, k.column, o[1], "")
+		obs, err := ind.AdmitObservable(k.typ, k.column, o[1], "")
 		var re *engine.RejectError
 		if errors.As(err, &re) && re.Reason == "non-routable" {
 			continue
@@ -186,15 +187,25 @@ func runAll(t testing.TB, now time.Time, inds []tiSpec, rows ...*engine.Event) [
 
 // runCompat is runAll in Sentinel compatibility mode (timap match --compat
 // sentinel): each rule's sentinel.compat block, the 14-day ingest lookback,
-// one indicator per value, and alerts grouped by Sentinel's dedup keys per
-// hour, carrying the latest row.
+// indicator versions kept, one indicator per value, and alerts grouped by
+// Sentinel's dedup keys per hour, carrying the latest row.
 func runCompat(t testing.TB, now time.Time, inds []tiSpec, rows ...*engine.Event) []*engine.Alert {
 	t.Helper()
-	return runStoreCompat(t, storeOf(t, inds), now, rows...)
+	return runStoreCompat(t, versionStoreOf(t, inds), now, rows...)
 }
 
 func storeOf(t testing.TB, inds []tiSpec) *engine.Store {
-	store := engine.NewStore(engine.StoreOptions{})
+	return storeWith(t, engine.StoreOptions{}, inds)
+}
+
+// versionStoreOf is storeOf keeping older indicator versions, as compat
+// mode's store does (StoreOptions.KeepVersions).
+func versionStoreOf(t testing.TB, inds []tiSpec) *engine.Store {
+	return storeWith(t, engine.StoreOptions{KeepVersions: true}, inds)
+}
+
+func storeWith(t testing.TB, opts engine.StoreOptions, inds []tiSpec) *engine.Store {
+	store := engine.NewStore(opts)
 	for _, s := range inds {
 		store.Upsert(s.build(t))
 	}
@@ -232,7 +243,10 @@ func runWith(t testing.TB, store *engine.Store, now time.Time, compat bool, rows
 	})
 	m := x.NewMatcher()
 	for _, ev := range rows {
-		m.Match(ev, now, func(mt *engine.Match) {
+		// Match adds derived columns to the row: a clone keeps the caller's
+		// rows as they were for the next run (compat mode derives PA_Url
+		// differently).
+		m.Match(ev.Clone(), now, func(mt *engine.Match) {
 			if err := agg.Add(mt); err != nil {
 				t.Fatal(err)
 			}

@@ -80,6 +80,9 @@ type tiFilter struct {
 	Column string `yaml:"column"`
 	Op     string `yaml:"op"`
 	Value  string `yaml:"value"`
+	// PreArgMax: the original applies the filter to every TI row before
+	// keeping each indicator's latest (engine.TIFilter.PreArgMax).
+	PreArgMax bool `yaml:"pre_arg_max"`
 }
 
 type severityBy struct {
@@ -134,6 +137,13 @@ type compat struct {
 	IPv4Only      bool        `yaml:"ipv4_only"`
 	Case          string      `yaml:"case"`
 	NoExpiryCheck bool        `yaml:"no_expiry_check"`
+	Derive        []derive    `yaml:"derive"`
+	// Join is the original's join kind: innerunique (the default) or
+	// inner (R53).
+	Join    string `yaml:"join"`
+	NoDedup bool   `yaml:"no_dedup"`
+	// LatestPick false: no arg_max per IndicatorId before the join (Q15).
+	LatestPick *bool `yaml:"latest_pick"`
 }
 
 // Error is a rule-file error with its position.
@@ -327,7 +337,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		}
 	}
 	for _, tf := range f.TIFilters {
-		r.TIFilters = append(r.TIFilters, engine.TIFilter{Column: tf.Column, Op: tf.Op, Value: tf.Value})
+		r.TIFilters = append(r.TIFilters, engine.TIFilter{Column: tf.Column, Op: tf.Op, Value: tf.Value, PreArgMax: tf.PreArgMax})
 	}
 	if sb := f.SeverityBy; sb != nil {
 		r.SeverityBy = &engine.SeverityBy{Column: sb.Column, Else: sb.Else}
@@ -366,7 +376,29 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		r.Candidates = append(r.Candidates, ec)
 	}
 	if c := f.Sentinel.Compat; c != nil {
-		r.Compat = &engine.Compat{Never: c.Never, TIIPColumns: c.TIIPColumns, IPv4Only: c.IPv4Only, Case: c.Case, NoExpiryCheck: c.NoExpiryCheck}
+		r.Compat = &engine.Compat{Never: c.Never, TIIPColumns: c.TIIPColumns, IPv4Only: c.IPv4Only, Case: c.Case, NoExpiryCheck: c.NoExpiryCheck,
+			NoDedup: c.NoDedup, AnyVersion: c.LatestPick != nil && !*c.LatestPick}
+		compatFail := func(key, format string, args ...any) error {
+			return &Error{File: name, Line: keyLine(&root, "sentinel", "compat", key), Field: "sentinel.compat." + key, Msg: fmt.Sprintf(format, args...)}
+		}
+		switch c.Join {
+		case "", "innerunique":
+		case "inner":
+			r.Compat.JoinInner = true
+		default:
+			return nil, compatFail("join", "%q: want innerunique or inner", c.Join)
+		}
+		for i, d := range c.Derive {
+			if n, ok := engine.DeriveFuncs[d.Func]; !ok {
+				return nil, compatFail("derive", "[%d]: unknown function %q", i, d.Func)
+			} else if len(d.Args) != n {
+				return nil, compatFail("derive", "[%d]: %s takes %d columns, got %d", i, d.Func, n, len(d.Args))
+			}
+			r.Compat.Derive = append(r.Compat.Derive, engine.Derivation{Column: d.Column, Func: d.Func, Args: d.Args})
+		}
+		if c.NoDedup && len(f.Sentinel.Dedup) > 0 {
+			return nil, compatFail("no_dedup", "the original dedups by %v (sentinel.dedup): no_dedup needs an empty dedup", f.Sentinel.Dedup)
+		}
 		for i, cc := range c.Candidates {
 			ec, err := toCandidate(cc)
 			if err != nil {
@@ -448,6 +480,32 @@ func toFilter(fl filter) (engine.Filter, error) {
 		return ef, errors.New("column is required")
 	}
 	return ef, engine.ValidateFilter(ef)
+}
+
+// keyLine is the line of the key at path (mapping keys, outermost first),
+// or of the deepest key of it that exists; 1 when none does.
+func keyLine(root *yaml.Node, path ...string) int {
+	line := 1
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, next = n.Content[i].Line, n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
 }
 
 // fieldLines maps top-level keys ("filters") and list items

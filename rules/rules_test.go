@@ -177,3 +177,51 @@ func TestLoaderFindings(t *testing.T) {
 		t.Errorf("empty directory: %v", err)
 	}
 }
+
+// TestParseCompatKeys reads the compat keys of spec §0.3 items 3, 6, 8 and
+// T16 (derive, join, no_dedup, latest_pick, ti_filters pre_arg_max) and
+// reports bad ones at the key's line.
+func TestParseCompatKeys(t *testing.T) {
+	src := valid + `ti_filters:
+  - {column: ConfidenceScore, op: ">", value: "50", pre_arg_max: true}
+sentinel:
+  dedup: []
+  compat:
+    case: raw
+    derive:
+      - {column: PA_Url, func: kql_pa_url_r01, args: [RequestURL, AdditionalExtensions, ApplicationProtocol]}
+    join: inner
+    no_dedup: true
+    latest_pick: false
+`
+	r, err := Parse("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Compat
+	if !r.TIFilters[0].PreArgMax || !c.JoinInner || !c.NoDedup || !c.AnyVersion || len(c.Derive) != 1 || c.Derive[0].Func != "kql_pa_url_r01" {
+		t.Errorf("parsed ti_filters %+v compat %+v", r.TIFilters, c)
+	}
+	// The defaults: innerunique, dedup, latest pick.
+	plain := strings.NewReplacer("    join: inner\n", "    join: innerunique\n", "    no_dedup: true\n", "", "    latest_pick: false\n", "    latest_pick: true\n").Replace(src)
+	if r, err := Parse("c.yaml", []byte(plain)); err != nil || r.Compat.JoinInner || r.Compat.NoDedup || r.Compat.AnyVersion {
+		t.Errorf("defaults: %v %+v", err, r)
+	}
+	for _, tt := range []struct{ name, old, new, want string }{
+		{"bad join", "join: inner", "join: outer", `c.yaml:23: sentinel.compat.join: "outer": want innerunique or inner`},
+		{"bad derive", "func: kql_pa_url_r01", "func: kql_pa_url", `c.yaml:21: sentinel.compat.derive: [0]: unknown function "kql_pa_url"`},
+		{"derive arity", "args: [RequestURL, AdditionalExtensions, ApplicationProtocol]", "args: [RequestURL]", "c.yaml:21: sentinel.compat.derive: [0]: kql_pa_url_r01 takes 3 columns, got 1"},
+		{"no_dedup with a dedup key", "dedup: []", "dedup: [IndicatorId]", "c.yaml:24: sentinel.compat.no_dedup: the original dedups by [IndicatorId]"},
+		{"unknown compat key", "no_dedup: true", "no_dedupe: true", "c.yaml:24: field no_dedupe not found"},
+		{"bad pre_arg_max", "pre_arg_max: true", "pre_arg_max: yes please", "c.yaml:16: cannot unmarshal"},
+		{"latest_pick not a bool", "latest_pick: false", "latest_pick: newest", "c.yaml:25: cannot unmarshal"},
+	} {
+		if !strings.Contains(src, tt.old) {
+			t.Fatalf("%s: %q not in the source", tt.name, tt.old)
+		}
+		_, err := Parse("c.yaml", []byte(strings.Replace(src, tt.old, tt.new, 1)))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -150,7 +150,9 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 // matchWith runs a match (or a hunt) of ruleSet with the parsed flags.
 func matchWith(f *matchFlags, ruleSet []*engine.Rule, stdout, stderr io.Writer) int {
 
-	store := engine.NewStore(engine.StoreOptions{})
+	// Compat mode keeps older indicator versions: Sentinel filters every
+	// TI row of the last 14 days before keeping the latest (spec §0.3 item 3).
+	store := engine.NewStore(engine.StoreOptions{KeepVersions: f.compat == "sentinel"})
 	var loaded []*engine.Indicator
 	start := time.Now()
 	irep, err := files.LoadIndicators(f.indicators, f.format, f.now, func(b []*engine.Indicator) { loaded = append(loaded, b...) })

@@ -401,3 +401,28 @@ func TestMatchCompatDedupAcrossLines(t *testing.T) {
 		t.Errorf("alerts %+v, want one R13 alert counting 2 rows\n%s", alerts, summary)
 	}
 }
+
+// TestMatchCompatKeepsVersions: with --compat sentinel the store keeps an
+// indicator's older versions, so R20's ConfidenceScore > 50, which Sentinel
+// tests before keeping the latest row (spec §0.3 item 3), finds the older
+// version at 60 when the newest is at 40. timap's semantics use the newest.
+func TestMatchCompatKeepsVersions(t *testing.T) {
+	const rR20 = "f9949656-473f-4503-bf43-a9d9890f7d08"
+	count := func(extra ...string) (n int) {
+		args := append([]string{"--indicators", "testdata/versions/v1.json,testdata/versions/v2.json",
+			"--events", "testdata/versions/appservice.ndjson", "--now", "2026-11-30T10:10:00Z"}, extra...)
+		alerts, _ := runMatchCLI(t, args...)
+		for _, a := range alerts {
+			if a.RuleId == rR20 && a.MatchedValue == "203.0.113.77" && a.ExtendedProperties["ConfidenceScore"] == 60.0 {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("--compat", "sentinel"); n != 1 {
+		t.Errorf("compat: %d alerts through the version at 60, want 1", n)
+	}
+	if n := count(); n != 0 {
+		t.Errorf("default: %d alerts, want 0", n)
+	}
+}

@@ -175,7 +175,8 @@ func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Read
 	if err != nil {
 		return err
 	}
-	inds := pipeline.NewIndicators(engine.NewStore(engine.StoreOptions{}))
+	// Compat mode keeps older indicator versions (spec §0.3 item 3, Q15).
+	inds := pipeline.NewIndicators(engine.NewStore(engine.StoreOptions{KeepVersions: cfg.Rules.Compat == "sentinel"}))
 	xopts := engine.ExecutorOptions{Grace: *cfg.Indicators.ExpiryGrace}
 	if cfg.Rules.Compat == "sentinel" {
 		xopts = engine.ExecutorOptions{Compat: true} // Sentinel has no lateness grace

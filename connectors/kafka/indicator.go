@@ -42,6 +42,9 @@ type indicatorJSON struct {
 	PartiallyEnforced         bool             `json:"PartiallyEnforced,omitempty"`
 	Unenforced                []string         `json:"Unenforced,omitempty"`
 	Observables               []observableJSON `json:"Observables"`
+	// RefusedIPColumns carries engine.Indicator.RefusedIPColumns (compat
+	// mode's address precedence, spec T6).
+	RefusedIPColumns []string `json:"RefusedIPColumns,omitempty"`
 }
 
 // observableJSON is one observable: its type name, normalised value,
@@ -103,6 +106,7 @@ func EncodeIndicator(ind *engine.Indicator) ([]byte, error) {
 		PartiallyEnforced:         ind.PartiallyEnforced,
 		Unenforced:                ind.Unenforced,
 		Observables:               make([]observableJSON, 0, len(ind.Observables)),
+		RefusedIPColumns:          ind.RefusedIPColumns,
 	}
 	if ind.ConfidenceScore >= 0 {
 		c := ind.ConfidenceScore
@@ -156,6 +160,7 @@ func DecodeIndicator(b []byte) (*engine.Indicator, error) {
 		Pattern:                   j.Pattern,
 		PartiallyEnforced:         j.PartiallyEnforced,
 		Unenforced:                j.Unenforced,
+		RefusedIPColumns:          j.RefusedIPColumns,
 	}
 	if j.ConfidenceScore != nil {
 		ind.ConfidenceScore = *j.ConfidenceScore

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,13 @@ func TestDecodeHandWritten(t *testing.T) {
 		ind.Observables[0].Value != "evil.example" || ind.Observables[0].Column != "DomainName" ||
 		ind.Observables[1].Value != "198.51.100.7" || ind.Observables[1].Column != "NetworkIP" {
 		t.Errorf("decoded %+v", ind)
+	}
+	// RefusedIPColumns (compat mode's T6) survive the topic.
+	refused := &engine.Indicator{IndicatorId: "r1", Active: true, Modified: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), RefusedIPColumns: []string{"NetworkIP"}}
+	if b, err := EncodeIndicator(refused); err != nil {
+		t.Fatal(err)
+	} else if back, err := DecodeIndicator(b); err != nil || !slices.Equal(back.RefusedIPColumns, []string{"NetworkIP"}) {
+		t.Errorf("RefusedIPColumns: %v %+v (%s)", err, back, b)
 	}
 	for _, bad := range []struct{ json, why string }{
 		{`{"IndicatorId":"x","Modified":"2026-11-30T09:00:00Z","Observables":[{"Type":"ip","Value":"10.1.2.3"}]}`, "non-routable"},

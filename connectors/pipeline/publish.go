@@ -103,15 +103,15 @@ func (p *Publisher) Publish(ctx context.Context, source string, pull Pull) (Publ
 }
 
 // SameIndicator reports whether a and b carry the same content, ignoring
-// the ingest times (TimeGenerated, Modified) and the difference between
-// a nil and an empty list.
+// the ingest times (TimeGenerated, Modified), the versions a store keeps
+// behind them, and the difference between a nil and an empty list.
 func SameIndicator(a, b *engine.Indicator) bool {
-	x, y := *a, *b
+	x, y := a.Unversioned(), b.Unversioned()
 	for _, c := range []*engine.Indicator{&x, &y} {
 		c.TimeGenerated, c.Modified = time.Time{}, time.Time{}
 		c.ExpirationDateTime = c.ExpirationDateTime.UTC()
 		c.ValidFrom = c.ValidFrom.UTC()
-		for _, l := range []*[]string{&c.Tags, &c.ActivityGroupNames, &c.KillChainPhases, &c.ExternalReferences, &c.Unenforced} {
+		for _, l := range []*[]string{&c.Tags, &c.ActivityGroupNames, &c.KillChainPhases, &c.ExternalReferences, &c.Unenforced, &c.RefusedIPColumns} {
 			if len(*l) == 0 {
 				*l = nil
 			}

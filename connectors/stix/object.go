@@ -304,7 +304,7 @@ func addObservables(ind *engine.Indicator, o *object, res *Result) {
 			ind.Unenforced = append(ind.Unenforced, k+" = "+a.Context[k])
 		}
 		for _, v := range a.Values {
-			obs, err := engine.NewObservable(t, column, v, hashType)
+			obs, err := ind.AdmitObservable(t, column, v, hashType)
 			var re *engine.RejectError
 			if errors.As(err, &re) && re.Reason == "invalid-ip" && strings.HasPrefix(a.Path, "network-traffic:") {
 				// src_ref/dst_ref may point at a domain-name object; only

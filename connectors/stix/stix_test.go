@@ -262,3 +262,21 @@ func TestNoWidening(t *testing.T) {
 		t.Errorf("duplicate value: %v", values(i))
 	}
 }
+
+// TestRefusedIPColumns: a private address of a pattern is refused but its
+// column recorded, so that compat mode's precedence sees it (spec T6).
+func TestRefusedIPColumns(t *testing.T) {
+	doc := `{"type":"indicator","spec_version":"2.1","id":"indicator--00000000-0000-4000-8000-0000000000aa","created":"2026-01-01T00:00:00Z","modified":"2026-01-01T00:00:00Z","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z",
+	"pattern":"[ipv4-addr:value = '10.1.1.1'] OR [network-traffic:src_ref.value = '198.51.100.7'] OR [network-traffic:dst_ref.value = '10.0.0.0/8']"}`
+	res, err := Load([]byte(doc), Options{SourceSystem: "file", Now: now})
+	if err != nil || len(res.Indicators) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	ind := res.Indicators[0]
+	if !slices.Equal(values(ind), []string{"NetworkSourceIP=198.51.100.7"}) || !slices.Equal(ind.RefusedIPColumns, []string{"NetworkIP"}) {
+		t.Errorf("observables %v, refused columns %v", values(ind), ind.RefusedIPColumns)
+	}
+	if res.PerReason["non-routable"] != 2 {
+		t.Errorf("reasons %v", res.PerReason)
+	}
+}

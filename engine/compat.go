@@ -39,6 +39,10 @@ type Compat struct {
 	// of the row value after its last backslash, nothing without one
 	// (WireData hunt).
 	Case string
+	// CaseByColumn overrides Case for the candidates of some row columns:
+	// R37 and R42 compare one branch raw and the other against the
+	// lower-cased row value.
+	CaseByColumn map[string]string
 	// NoExpiryCheck drops the event-time expiry check (Q11).
 	NoExpiryCheck bool
 	// Derive, when set, replaces the rule's derivations: the original
@@ -62,6 +66,18 @@ type Compat struct {
 // joinInner reports JoinInner of a possibly nil block.
 func (c *Compat) joinInner() bool { return c != nil && c.JoinInner }
 
+// caseFor is how the original compares the values of candidate column
+// col: CaseByColumn's entry, else Case.
+func (c *Compat) caseFor(col string) string {
+	if c == nil {
+		return ""
+	}
+	if m, ok := c.CaseByColumn[col]; ok {
+		return m
+	}
+	return c.Case
+}
+
 // compatCases are the Compat.Case values.
 var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
 
@@ -70,12 +86,13 @@ var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_uppe
 const sentinelLookback = 14 * 24 * time.Hour
 
 func (c *Compat) compile(id string) error {
-	ok := false
-	for _, v := range compatCases {
-		ok = ok || v == c.Case
-	}
-	if !ok {
+	if !slices.Contains(compatCases, c.Case) {
 		return fmt.Errorf("rule %s: compat case %q: want one of %s", id, c.Case, strings.Join(compatCases[1:], ", "))
+	}
+	for col, m := range c.CaseByColumn {
+		if m == "" || !slices.Contains(compatCases, m) {
+			return fmt.Errorf("rule %s: compat case_by_column: %s: %q: want one of %s", id, col, m, strings.Join(compatCases[1:], ", "))
+		}
 	}
 	for i := range c.Filters {
 		if err := compileFilter(id, &c.Filters[i]); err != nil {
@@ -106,14 +123,14 @@ func (c *Compat) compile(id string) error {
 // that row only. Without kept versions (StoreOptions.KeepVersions) the
 // newest version is the only row. With AnyVersion (Q15) every row is
 // tried, newest first.
-func compatPick(r *Rule, p Posting, raw string, eventTime, now time.Time) (Posting, bool) {
+func compatPick(r *Rule, p Posting, raw, mode string, eventTime, now time.Time) (Posting, bool) {
 	c := r.Compat
 	for v := range p.Ind.versions() {
 		if v.TimeGenerated.Before(now.Add(-sentinelLookback)) {
 			continue // outside the TI lookback: no such row
 		}
 		if c != nil && c.AnyVersion {
-			if o := carried(v, p.Obs); o != nil && compatMatches(r, Posting{v, o}, raw, eventTime, now) {
+			if o := carried(v, p.Obs); o != nil && compatMatches(r, Posting{v, o}, raw, mode, eventTime, now) {
 				return Posting{v, o}, true
 			}
 			continue
@@ -125,15 +142,16 @@ func compatPick(r *Rule, p Posting, raw string, eventTime, now time.Time) (Posti
 		if o == nil {
 			return Posting{}, false // the row kept does not carry the value
 		}
-		return Posting{v, o}, compatMatches(r, Posting{v, o}, raw, eventTime, now)
+		return Posting{v, o}, compatMatches(r, Posting{v, o}, raw, mode, eventTime, now)
 	}
 	return Posting{}, false
 }
 
-// compatMatches applies the checks after the arg_max to one version.
-func compatMatches(r *Rule, q Posting, raw string, eventTime, now time.Time) bool {
+// compatMatches applies the checks after the arg_max to one version;
+// mode is how values compare (Compat.caseFor).
+func compatMatches(r *Rule, q Posting, raw, mode string, eventTime, now time.Time) bool {
 	return compatLive(q.Ind, r.Compat, eventTime, now) && tiFiltersHold(r.TIFilters, q) &&
-		(r.Compat == nil || compatHolds(r.Compat, q, raw))
+		(r.Compat == nil || compatHolds(r.Compat, q, raw, mode))
 }
 
 // preArgMax reports whether version v passes the filters the original
@@ -184,7 +202,7 @@ func carried(v *Indicator, o *Observable) *Observable {
 
 // compatHolds applies a rule's compat checks to the observable q.Obs of
 // the version q.Ind matched by the row value raw.
-func compatHolds(c *Compat, q Posting, raw string) bool {
+func compatHolds(c *Compat, q Posting, raw, mode string) bool {
 	o := q.Obs
 	if o.Type == TypeIP {
 		if len(c.TIIPColumns) > 0 && o.Column != chosenIPColumn(q.Ind, c.TIIPColumns) {
@@ -198,7 +216,7 @@ func compatHolds(c *Compat, q Posting, raw string) bool {
 		}
 	}
 	ti, row := o.RawValue(), raw
-	switch c.Case {
+	switch mode {
 	case "lower":
 		return strings.ToLower(ti) == strings.ToLower(row)
 	case "upper":

@@ -340,7 +340,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 				p := h.p
 				if m.x.opts.Compat {
 					var ok bool
-					if p, ok = m.compatHit(rp.rule, ci, i, ev, now); !ok {
+					if p, ok = m.compatHit(rp.rule, ci, i, rp.rule.Compat.caseFor(c.Column), ev, now); !ok {
 						continue
 					}
 				} else if !m.live(h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
@@ -371,12 +371,13 @@ func (m *Matcher) live(h *hit, ev *Event, now time.Time) bool {
 }
 
 // compatHit is the version of hit i's indicator rule r matches in compat
-// mode (compatPick), false when it does not match or another indicator
-// has the value (innerunique, Q1; not for a kind=inner join).
-func (m *Matcher) compatHit(r *Rule, ci, i int, ev *Event, now time.Time) (Posting, bool) {
+// mode (compatPick; values compared as mode says), false when it does not
+// match or another indicator has the value (innerunique, Q1; not for a
+// kind=inner join).
+func (m *Matcher) compatHit(r *Rule, ci, i int, mode string, ev *Event, now time.Time) (Posting, bool) {
 	h := &m.hits[i]
-	p, ok := compatPick(r, h.p, h.raw, ev.TimeGenerated, now)
-	if !ok || (!r.Compat.joinInner() && !m.bestForValue(r, ci, i, p.Ind, ev, now)) {
+	p, ok := compatPick(r, h.p, h.raw, mode, ev.TimeGenerated, now)
+	if !ok || (!r.Compat.joinInner() && !m.bestForValue(r, ci, i, mode, p.Ind, ev, now)) {
 		return Posting{}, false
 	}
 	return p, true
@@ -385,14 +386,14 @@ func (m *Matcher) compatHit(r *Rule, ci, i int, ev *Event, now time.Time) (Posti
 // bestForValue reports whether ind, the version hit i resolved to, is the
 // one indicator the original keeps for its value among the rule's hits of
 // candidate ci (innerunique, Q1).
-func (m *Matcher) bestForValue(r *Rule, ci, i int, ind *Indicator, ev *Event, now time.Time) bool {
+func (m *Matcher) bestForValue(r *Rule, ci, i int, mode string, ind *Indicator, ev *Event, now time.Time) bool {
 	h := &m.hits[i]
 	for j := range m.hits {
 		o := &m.hits[j]
 		if j == i || o.cand != ci || o.value != h.value || o.p.Ind == h.p.Ind {
 			continue
 		}
-		if q, ok := compatPick(r, o.p, o.raw, ev.TimeGenerated, now); ok && betterIndicator(q.Ind, ind) {
+		if q, ok := compatPick(r, o.p, o.raw, mode, ev.TimeGenerated, now); ok && betterIndicator(q.Ind, ind) {
 			return false
 		}
 	}

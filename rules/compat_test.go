@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -234,6 +235,13 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R37", name: "lower-case indicator, link with capitals", tis: []tiSpec{ti("u1", "url", "https://evil.example.com/p")},
 			rows:  []*engine.Event{row("EmailUrlInfo", "Url", "https://Evil.example.com/P", "UrlDomain", "evil.example.com", "NetworkMessageId", "m1"), mail},
 			timap: []string{"u1 https://evil.example.com/p"}, compat: []string{"u1 https://evil.example.com/p"}},
+		// One case rule per branch: raw UrlDomain against the indicator's DomainName.
+		{r: "R37", name: "domain branch with capitals", tis: []tiSpec{ti("d1", "domain", "evil.example.com")},
+			rows:  []*engine.Event{row("EmailUrlInfo", "Url", "https://Evil.example.com/P", "UrlDomain", "Evil.example.com", "NetworkMessageId", "m1"), mail},
+			timap: []string{"d1 evil.example.com"}},
+		{r: "R37", name: "domain branch as written", tis: []tiSpec{ti("d1", "domain", "evil.example.com")},
+			rows:  []*engine.Event{row("EmailUrlInfo", "Url", "https://Evil.example.com/P", "UrlDomain", "evil.example.com", "NetworkMessageId", "m1"), mail},
+			timap: []string{"d1 evil.example.com"}, compat: []string{"d1 evil.example.com"}},
 		{r: "R38", name: "deprecated (Q10)", tis: []tiSpec{url1},
 			rows:  []*engine.Event{row("OfficeActivity", "ModifiedProperties", `[{"Name":"AppAddress","NewValue":"https://evil.example.com/p"}]`)},
 			timap: []string{"u1 https://evil.example.com/p"}},
@@ -255,6 +263,13 @@ func compatCases(t *testing.T) []compatCase {
 			timap: []string{"u1 https://evil.example.com/p"}},
 		{r: "R42", name: "indicator in capitals (T35)", tis: []tiSpec{ti("u1", "url", "https://EVIL.example.com/a")},
 			rows:  []*engine.Event{row("UrlClickEvents", "Url", "https://Evil.example.com/a", "UrlChain", `["https://evil.example.com/a"]`)},
+			timap: []string{"u1 https://evil.example.com/a"}},
+		// The chain is lower-cased, the clicked Url is not.
+		{r: "R42", name: "hop with capitals", tis: []tiSpec{ti("u1", "url", "https://evil.example.com/a")},
+			rows:  []*engine.Event{row("UrlClickEvents", "Url", "https://good.example.org/", "UrlChain", `["https://good.example.org/","https://EVIL.example.com/a"]`)},
+			timap: []string{"u1 https://evil.example.com/a"}, compat: []string{"u1 https://evil.example.com/a"}},
+		{r: "R42", name: "clicked Url with capitals", tis: []tiSpec{ti("u1", "url", "https://evil.example.com/a")},
+			rows:  []*engine.Event{row("UrlClickEvents", "Url", "https://EVIL.example.com/a", "UrlChain", `["https://good.example.org/"]`)},
 			timap: []string{"u1 https://evil.example.com/a"}},
 		{r: "R43", name: "row stamped after the expiry (Q11)", tis: []tiSpec{ip},
 			rows:   []*engine.Event{rowAt("DuoSecurityAuthentication_CL", late, "access_device_ip_s", ipBad)},
@@ -366,6 +381,11 @@ func TestCompatBlocks(t *testing.T) {
 		}
 		if c.Case != cases[cat.r] {
 			t.Errorf("%s: case %q, want %q", cat.r, c.Case, cases[cat.r])
+		}
+		// §1 R37, R42: one branch raw, the other against the lower-cased row.
+		byCol := map[string]map[string]string{"R37": {"UrlDomain": "raw"}, "R42": {"UrlChain": "ti_raw"}}
+		if !maps.Equal(c.CaseByColumn, byCol[cat.r]) {
+			t.Errorf("%s: case_by_column %v, want %v", cat.r, c.CaseByColumn, byCol[cat.r])
 		}
 		if c.NoDedup != slices.Contains(noDedup, cat.r) || c.JoinInner != (cat.r == "R53") || c.AnyVersion != (cat.r == "R05") {
 			t.Errorf("%s: no_dedup %v, join inner %v, latest_pick false %v", cat.r, c.NoDedup, c.JoinInner, c.AnyVersion)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,14 +131,16 @@ type sentinel struct {
 
 // compat is how the Sentinel original behaves (engine.Compat).
 type compat struct {
-	Never         bool        `yaml:"never"`
-	Candidates    []candidate `yaml:"candidates"`
-	Filters       *[]filter   `yaml:"filters"`
-	TIIPColumns   []string    `yaml:"ti_ip_columns"`
-	IPv4Only      bool        `yaml:"ipv4_only"`
-	Case          string      `yaml:"case"`
-	NoExpiryCheck bool        `yaml:"no_expiry_check"`
-	Derive        []derive    `yaml:"derive"`
+	Never       bool        `yaml:"never"`
+	Candidates  []candidate `yaml:"candidates"`
+	Filters     *[]filter   `yaml:"filters"`
+	TIIPColumns []string    `yaml:"ti_ip_columns"`
+	IPv4Only    bool        `yaml:"ipv4_only"`
+	Case        string      `yaml:"case"`
+	// CaseByColumn: how one candidate column compares, overriding case.
+	CaseByColumn  map[string]string `yaml:"case_by_column"`
+	NoExpiryCheck bool              `yaml:"no_expiry_check"`
+	Derive        []derive          `yaml:"derive"`
 	// Join is the original's join kind: innerunique (the default) or
 	// inner (R53).
 	Join    string `yaml:"join"`
@@ -376,7 +379,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		r.Candidates = append(r.Candidates, ec)
 	}
 	if c := f.Sentinel.Compat; c != nil {
-		r.Compat = &engine.Compat{Never: c.Never, TIIPColumns: c.TIIPColumns, IPv4Only: c.IPv4Only, Case: c.Case, NoExpiryCheck: c.NoExpiryCheck,
+		r.Compat = &engine.Compat{Never: c.Never, TIIPColumns: c.TIIPColumns, IPv4Only: c.IPv4Only, Case: c.Case, CaseByColumn: c.CaseByColumn, NoExpiryCheck: c.NoExpiryCheck,
 			NoDedup: c.NoDedup, AnyVersion: c.LatestPick != nil && !*c.LatestPick}
 		compatFail := func(key, format string, args ...any) error {
 			return &Error{File: name, Line: keyLine(&root, "sentinel", "compat", key), Field: "sentinel.compat." + key, Msg: fmt.Sprintf(format, args...)}
@@ -405,6 +408,15 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 				return nil, fail("sentinel", "compat candidates[%d]: %v", i, err)
 			}
 			r.Compat.Candidates = append(r.Compat.Candidates, ec)
+		}
+		cands := r.Candidates
+		if len(r.Compat.Candidates) > 0 {
+			cands = r.Compat.Candidates
+		}
+		for _, col := range slices.Sorted(maps.Keys(c.CaseByColumn)) {
+			if !slices.ContainsFunc(cands, func(ec engine.Candidate) bool { return ec.Column == col }) {
+				return nil, compatFail("case_by_column", "%q is not a candidate column of the rule", col)
+			}
 		}
 		if c.Filters != nil {
 			r.Compat.Filters = []engine.Filter{}

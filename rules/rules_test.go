@@ -202,6 +202,20 @@ sentinel:
 	if !r.TIFilters[0].PreArgMax || !c.JoinInner || !c.NoDedup || !c.AnyVersion || len(c.Derive) != 1 || c.Derive[0].Func != "kql_pa_url_r01" {
 		t.Errorf("parsed ti_filters %+v compat %+v", r.TIFilters, c)
 	}
+	// A candidate column's own case rule; an unknown mode fails to compile.
+	byCol := strings.Replace(src, "case: raw\n", "case: raw\n    case_by_column: {Name: ti_raw}\n", 1)
+	if r, err := Parse("c.yaml", []byte(byCol)); err != nil || r.Compat.CaseByColumn["Name"] != "ti_raw" {
+		t.Errorf("case_by_column: %v %+v", err, r)
+	}
+	bad := strings.Replace(src, "case: raw\n", "case: raw\n    case_by_column: {Name: sideways}\n", 1)
+	if r, err := Parse("c.yaml", []byte(bad)); err == nil {
+		_, err = engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), []*engine.Rule{r}, engine.ExecutorOptions{Compat: true})
+		if err == nil || !strings.Contains(err.Error(), `compat case_by_column: Name: "sideways"`) {
+			t.Errorf("bad case_by_column: %v", err)
+		}
+	} else if !strings.Contains(err.Error(), "sideways") {
+		t.Errorf("bad case_by_column: %v", err)
+	}
 	// The defaults: innerunique, dedup, latest pick.
 	plain := strings.NewReplacer("    join: inner\n", "    join: innerunique\n", "    no_dedup: true\n", "", "    latest_pick: false\n", "    latest_pick: true\n").Replace(src)
 	if r, err := Parse("c.yaml", []byte(plain)); err != nil || r.Compat.JoinInner || r.Compat.NoDedup || r.Compat.AnyVersion {
@@ -215,6 +229,7 @@ sentinel:
 		{"unknown compat key", "no_dedup: true", "no_dedupe: true", "c.yaml:24: field no_dedupe not found"},
 		{"bad pre_arg_max", "pre_arg_max: true", "pre_arg_max: yes please", "c.yaml:16: cannot unmarshal"},
 		{"latest_pick not a bool", "latest_pick: false", "latest_pick: newest", "c.yaml:25: cannot unmarshal"},
+		{"case_by_column not a candidate", "case: raw\n", "case: raw\n    case_by_column: {Url: lower}\n", `c.yaml:21: sentinel.compat.case_by_column: "Url" is not a candidate column of the rule`},
 	} {
 		if !strings.Contains(src, tt.old) {
 			t.Fatalf("%s: %q not in the source", tt.name, tt.old)

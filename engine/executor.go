@@ -321,9 +321,12 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 			m.deriveAll(tp, rp.derive, ev)
 		}
 		m.emitted = m.emitted[:0]
-		anyEarlier := false
+		anyEarlier, matched := false, false
 		for _, ci := range rp.cands {
 			c := &tp.cands[ci]
+			if c.Otherwise && matched {
+				continue
+			}
 			if !m.done[ci] {
 				m.lookup(ci, c, ev, snap)
 				m.done[ci] = true
@@ -346,6 +349,7 @@ func (m *Matcher) Match(ev *Event, now time.Time, emit func(*Match)) int {
 				} else if !m.live(h, ev, now) || !tiFiltersHold(rp.rule.TIFilters, h.p) {
 					continue
 				}
+				matched = true
 				k := emitKey{p.Ind, h.value}
 				if slices.Contains(m.emitted, k) {
 					continue

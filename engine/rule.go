@@ -246,6 +246,10 @@ type Candidate struct {
 	// of the rule had an empty column (R27: the first IPv4 of Message only
 	// when SourceIP and DestinationIP are both empty).
 	Fallback bool
+	// Otherwise makes the candidate apply only when no earlier candidate of
+	// the rule matched (R46 in compat mode: Sentinel reads a session's
+	// destination only when its source matches no indicator).
+	Otherwise bool
 	// Subdomains (domain candidates) also matches indicators for any parent
 	// domain of the value below its public suffix.
 	Subdomains bool

@@ -283,6 +283,13 @@ func compatCases(t *testing.T) []compatCase {
 		{r: "R46", name: "second address of an indicator (Q3)", tis: []tiSpec{ti("i1", "ip", ipBad, also("dstip", ipBad2))},
 			rows:  []*engine.Event{row("_Im_NetworkSession", "SrcIpAddr", "10.1.1.5", "DstIpAddr", ipBad2)},
 			timap: []string{"i1 " + ipBad2}},
+		// One address per session: the source when both ends match.
+		{r: "R46", name: "both ends match", tis: []tiSpec{ip, ti("i2", "ip", ipBad2)},
+			rows:  []*engine.Event{row("_Im_NetworkSession", "SrcIpAddr", ipBad, "DstIpAddr", ipBad2)},
+			timap: []string{"i1 " + ipBad, "i2 " + ipBad2}, compat: []string{"i1 " + ipBad}},
+		{r: "R46", name: "destination only", tis: []tiSpec{ip, ti("i2", "ip", ipBad2)},
+			rows:  []*engine.Event{row("_Im_NetworkSession", "SrcIpAddr", "198.51.100.77", "DstIpAddr", ipBad2)},
+			timap: []string{"i2 " + ipBad2}, compat: []string{"i2 " + ipBad2}},
 		{r: "R47", name: "Action == true never holds (Q10)", tis: []tiSpec{ip},
 			rows:  []*engine.Event{row("GitHubAudit", "IPaddress", ipBad, "Actor", "octocat")},
 			timap: []string{"i1 " + ipBad}},

@@ -107,6 +107,7 @@ type candidate struct {
 	Extract    string `yaml:"extract"`
 	Sep        string `yaml:"sep"`
 	Fallback   bool   `yaml:"fallback"`
+	Otherwise  bool   `yaml:"otherwise"`
 	Subdomains bool   `yaml:"subdomains"`
 	Regex      string `yaml:"regex"`
 	Group      int    `yaml:"group"`
@@ -473,7 +474,7 @@ func toCandidate(c candidate) (engine.Candidate, error) {
 		return engine.Candidate{}, fmt.Errorf("unknown extract %q (want one of %s)", c.Extract, strings.Join(engine.Extractors[1:], ", "))
 	}
 	ec := engine.Candidate{
-		Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Subdomains: c.Subdomains,
+		Column: c.Column, Type: t, Extract: c.Extract, Sep: c.Sep, Fallback: c.Fallback, Otherwise: c.Otherwise, Subdomains: c.Subdomains,
 		Regex: c.Regex, Group: c.Group, Field: c.Field, FirstOnly: c.FirstOnly,
 	}
 	return ec, engine.ValidateCandidate(ec)

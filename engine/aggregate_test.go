@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,5 +116,20 @@ func TestValidFrom(t *testing.T) {
 	in.ValidFrom = t0
 	if in.Live(t0.Add(-time.Second), t0, 0) || !in.Live(t0, t0, 0) {
 		t.Error("valid_from not honoured")
+	}
+}
+
+// TestAlertEmptyLists: a rule without tactics or techniques gives JSON
+// lists, not null, to alert consumers.
+func TestAlertEmptyLists(t *testing.T) {
+	r := &Rule{ID: "r", Name: "R", Severity: "Low", Table: "T"}
+	in := ind(t, "i", TypeIP, "NetworkIP", "203.0.113.9")
+	var got []*Alert
+	a := NewAggregator(AggregatorOptions{}, func(al *Alert) error { got = append(got, al); return nil })
+	a.Add(aggMatch(r, in, "203.0.113.9", time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)))
+	a.Flush()
+	b, _ := json.Marshal(got[0])
+	if !strings.Contains(string(b), `"Tactics":[],"Techniques":[]`) {
+		t.Errorf("alert JSON %s", b)
 	}
 }

@@ -252,8 +252,8 @@ func newAlert(m *Match, window time.Time) *Alert {
 		RuleId:         r.ID,
 		AlertName:      r.Name,
 		AlertSeverity:  severityOf(r, m.Ind, m.Obs),
-		Tactics:        r.Tactics,
-		Techniques:     r.Techniques,
+		Tactics:        orEmpty(r.Tactics),
+		Techniques:     orEmpty(r.Techniques),
 		Table:          ev.Table,
 		IndicatorId:    m.Ind.IndicatorId,
 		IndicatorType:  m.Obs.Type.String(),
@@ -319,4 +319,13 @@ func newAlert(m *Match, window time.Time) *Alert {
 
 func sameEntity(a, b Entity) bool {
 	return a.Type == b.Type && slices.Equal(a.Identifiers, b.Identifiers)
+}
+
+// orEmpty is list, or an empty list for nil: alert consumers read JSON []
+// rather than null for a rule without tactics.
+func orEmpty(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }

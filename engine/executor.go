@@ -498,6 +498,8 @@ func (m *Matcher) lookup(ci int, c *Candidate, ev *Event, snap *Snapshot) {
 		}
 	case "stem":
 		m.lookupValue(ci, typeFileStem, false, raw, snap)
+	case "kql_stem":
+		m.lookupValue(ci, typeFileKQLStem, false, raw, snap)
 	case "host_port":
 		if v := stripPort(strings.TrimSpace(raw)); v != "" {
 			if a, ok := ParseAddr(v); ok {
@@ -551,7 +553,7 @@ func (m *Matcher) lookupValue(ci int, t ObservableType, subdomains bool, raw str
 		b, err = AppendEmail(m.buf[:0], raw)
 	case TypeFileHash:
 		b, _, err = AppendHash(m.buf[:0], raw)
-	case TypeFileName, typeFileStem:
+	case TypeFileName, typeFileStem, typeFileKQLStem:
 		b, err = AppendFileName(m.buf[:0], raw)
 	}
 	m.buf = b[:0]

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/gaissmai/bart"
@@ -33,7 +34,11 @@ type indexSet struct {
 	// file maps normalised file names, fileStem their stems (names
 	// without the last extension) to the same postings.
 	file, fileStem map[string][]Posting
-	counts         [LastType + 1]int
+	// fileKQLStem maps the second-to-last dot-separated part of file names
+	// (KQL's split(FileName, ".")[-2]: "b" for "a.b.exe"), for the compat
+	// hunts.
+	fileKQLStem map[string][]Posting
+	counts      [LastType + 1]int
 }
 
 type domainEntry struct {
@@ -75,12 +80,13 @@ func buildIndexes(inds []*Indicator) *indexSet {
 		}
 	}
 	x := &indexSet{
-		ip:       new(bart.Table[[]Posting]),
-		domain:   make(map[string]domainEntry, n[TypeDomain]),
-		url:      make(map[string][]Posting, n[TypeURL]),
-		email:    make(map[string][]Posting, n[TypeEmail]),
-		file:     make(map[string][]Posting, n[TypeFileName]),
-		fileStem: make(map[string][]Posting, n[TypeFileName]),
+		ip:          new(bart.Table[[]Posting]),
+		domain:      make(map[string]domainEntry, n[TypeDomain]),
+		url:         make(map[string][]Posting, n[TypeURL]),
+		email:       make(map[string][]Posting, n[TypeEmail]),
+		file:        make(map[string][]Posting, n[TypeFileName]),
+		fileStem:    make(map[string][]Posting, n[TypeFileName]),
+		fileKQLStem: make(map[string][]Posting, n[TypeFileName]),
 	}
 	byPrefix := make(map[netip.Prefix][]Posting, n[TypeIP])
 	var ps []Posting // one indicator's postings
@@ -116,6 +122,10 @@ func buildIndexes(inds []*Indicator) *indexSet {
 				x.file[o.Value] = append(x.file[o.Value], p)
 				if stem := FileStem(o.Value); stem != "" {
 					x.fileStem[stem] = append(x.fileStem[stem], p)
+					if i := strings.LastIndexByte(stem, '.'); i >= 0 {
+						stem = stem[i+1:]
+					}
+					x.fileKQLStem[stem] = append(x.fileKQLStem[stem], p)
 				}
 			}
 		}
@@ -211,6 +221,8 @@ func (x *indexSet) lookupString(dst []Posting, t ObservableType, v []byte, dead 
 		m = x.file
 	case typeFileStem:
 		m = x.fileStem
+	case typeFileKQLStem:
+		m = x.fileKQLStem
 	case TypeFileHash:
 		if x.hash.filter == nil || !x.hash.filter.Test(v) {
 			return dst
@@ -226,6 +238,10 @@ func (x *indexSet) lookupString(dst []Posting, t ObservableType, v []byte, dead 
 // typeFileStem looks a value up among file-name stems (the "stem"
 // extractor); it is no observable type of its own.
 const typeFileStem = LastType + 1
+
+// typeFileKQLStem looks a value up among the parts before the last
+// extension (the "kql_stem" extractor).
+const typeFileKQLStem = LastType + 2
 
 // appendLive appends the postings of ps whose indicator is not superseded
 // (dead holds the IndicatorIds a newer delta replaced or removed).

@@ -238,6 +238,9 @@ type Candidate struct {
 	// a port and/or brackets ("203.0.113.9:443", "[::ffff:203.0.113.9]:443");
 	// "stem" (filename candidates) the value compared with indicator file
 	// names without their extension ("evil" matches "evil.sh");
+	// "kql_stem" the value compared with the part of indicator file names
+	// before their extension, as KQL's split(FileName, ".")[-2] takes it
+	// ("b" matches "a.b.exe"; the compat hunts);
 	// "account_emails" Name@UPNSuffix of the account entities of a
 	// Sentinel Entities JSON array.
 	Extract string
@@ -281,7 +284,7 @@ type Identifier struct {
 }
 
 // Extractors are the known Candidate.Extract names.
-var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port", "stem", "account_emails"}
+var Extractors = []string{"", "url_host", "ipv4", "first_ipv4", "split", "regex", "urls", "domains", "emails", "json_array", "json_field", "host_port", "stem", "kql_stem", "account_emails"}
 
 // builtinRegex are the free-text extractors' expressions.
 var builtinRegex = map[string]*regexp.Regexp{
@@ -437,7 +440,7 @@ func (r *Rule) compileCandidates() error {
 		if c.Type < TypeIP || c.Type > LastType {
 			return fmt.Errorf("rule %s: candidate %s: no observable type", r.ID, c.Column)
 		}
-		if c.Extract == "stem" && c.Type != TypeFileName {
+		if (c.Extract == "stem" || c.Extract == "kql_stem") && c.Type != TypeFileName {
 			return fmt.Errorf("rule %s: candidate %s: stem applies to filename candidates only", r.ID, c.Column)
 		}
 		if c.Subdomains && c.Type != TypeDomain {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"timap/engine"
@@ -11,7 +12,7 @@ import (
 
 const huntUsage = `usage:
   timap hunt list
-  timap hunt NAME|ID --indicators PATH... --events PATH... [--from RFC3339] [--to RFC3339] [match flags]
+  timap hunt H1…H5|NAME|ID --indicators PATH... --events PATH... [--from RFC3339] [--to RFC3339] [match flags]
 
 Runs one of Sentinel's Threat Intelligence hunting queries (file-name
 indicators against OfficeActivity, SecurityEvent, Syslog, VMConnection and
@@ -34,15 +35,14 @@ func runHunt(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, huntUsage)
 		return 0
 	case "list":
-		for _, h := range hunts {
-			fmt.Fprintf(stdout, "%s  %-14s %s\n", h.ID, h.Table, h.Name)
+		for _, h := range slices.SortedStableFunc(slices.Values(hunts), func(a, b *engine.Rule) int { return strings.Compare(ruleNumber(a), ruleNumber(b)) }) {
+			fmt.Fprintf(stdout, "%-2s  %s  %-14s %s\n", ruleNumber(h), h.ID, h.Table, h.Name)
 		}
 		return 0
 	}
-	var hunt *engine.Rule
+	hunt := findRule(hunts, args[0])
 	for _, h := range hunts {
-		if h.ID == args[0] || strings.EqualFold(h.Name, args[0]) || strings.EqualFold(h.SentinelFile, args[0]) ||
-			strings.EqualFold(strings.TrimSuffix(h.SentinelFile, ".yaml"), args[0]) {
+		if strings.EqualFold(h.SentinelFile, args[0]) || strings.EqualFold(strings.TrimSuffix(h.SentinelFile, ".yaml"), args[0]) {
 			hunt = h
 		}
 	}

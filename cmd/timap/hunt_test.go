@@ -16,7 +16,8 @@ func TestHunts(t *testing.T) {
 	inds := filepath.Join(dir, "files.json")
 	os.WriteFile(inds, []byte(`[
  {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000001","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'Invoice.exe']"},
- {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000002","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'xmrig.sh']"}
+ {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000002","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'xmrig.sh']"},
+ {"type":"indicator","spec_version":"2.1","id":"indicator--f0000000-0000-4000-8000-000000000003","created":"2026-11-01T00:00:00Z","modified":"2026-11-01T00:00:00Z","valid_from":"2026-11-01T00:00:00Z","pattern_type":"stix","pattern":"[file:name = 'x.Tool.sh']"}
 ]`), 0o600)
 	tests := []struct {
 		hunt, row string
@@ -34,6 +35,11 @@ func TestHunts(t *testing.T) {
 		{"FileEntity_Syslog", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"xmrig","Computer":"web1"}`,
 			[]string{"xmrig"}, []string{"xmrig"}},
 		{"FileEntity_Syslog", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"sshd"}`, nil, nil},
+		// Sentinel's stem is split(FileName, ".")[-2], compared raw: "Tool"
+		// of "x.Tool.sh"; timap's is the name without its extension.
+		{"H3", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"Tool"}`, nil, []string{"tool"}},
+		{"H3", `{"Type":"Syslog","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"x.tool"}`, []string{"x.tool"}, nil},
+		{"H4", `{"Type":"VMConnection","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"Tool"}`, nil, []string{"tool"}},
 		{"FileEntity_VMConnection", `{"Type":"VMConnection","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"xmrig","RemoteIp":"203.0.113.9"}`,
 			[]string{"xmrig"}, []string{"xmrig"}},
 		{"FileEntity_WireData", `{"Type":"WireData","TimeGenerated":"2026-11-30T09:00:00Z","ProcessName":"C:\\Users\\Public\\Invoice.exe"}`,

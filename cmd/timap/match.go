@@ -7,9 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,11 +135,13 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	ruleSet, err := rules.Builtin()
 	if err == nil && len(f.ruleFiles) > 0 {
 		var extra []*engine.Rule
-		extra, err = rules.Load(f.ruleFiles...)
-		ruleSet = append(ruleSet, extra...)
-	}
-	if err == nil {
-		err = rules.CheckDuplicates(ruleSet)
+		var replaced []rules.Override
+		if extra, err = rules.Load(f.ruleFiles...); err == nil {
+			ruleSet, replaced, err = rules.WithOverrides(ruleSet, extra)
+		}
+		for _, o := range replaced {
+			fmt.Fprintf(stderr, "rules: %s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(strings.TrimSpace(ruleNumber(o.Builtin)+" "+o.Builtin.Name)))
+		}
 	}
 	if err != nil {
 		for _, e := range unjoin(err) {
@@ -313,7 +318,7 @@ func (r *matchRun) matchAll(paths []string) {
 		}
 	}
 	needAny := r.x.NeedsAny()
-	for _, path := range paths {
+	for _, path := range walkEvents(paths) {
 		rd, err := files.OpenEvents(path, r.flags.table, r.flags.now)
 		r.mu.Lock()
 		r.rep.files++
@@ -354,6 +359,42 @@ func (r *matchRun) matchAll(paths []string) {
 		}
 		rd.Close()
 	}
+}
+
+// walkEvents replaces each directory of paths by the files below it, in
+// lexical order (as --indicators reads directories); hidden files and
+// directories are skipped. A directory that cannot be read stays in the
+// list, so opening it reports why.
+func walkEvents(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); p == "-" || err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var files []string
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != p {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, files...)
+	}
+	return out
 }
 
 // finish emits the open alerts and flushes the output. Call with mu held.

@@ -426,3 +426,59 @@ func TestMatchCompatKeepsVersions(t *testing.T) {
 		t.Errorf("default: %d alerts, want 0", n)
 	}
 }
+
+// TestMatchOverridesBuiltin: a rule file with a built-in rule's id (an
+// edited copy) replaces that rule; the built-in files validate as they are.
+func TestMatchOverridesBuiltin(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"rules", "validate", "../../rules/sentinel"}, &out, &errb); code != 0 || out.String() != "53 rules valid\n" {
+		t.Errorf("validate the built-in files: %d\n%s%s", code, out.String(), errb.String())
+	}
+	src, err := os.ReadFile("../../rules/sentinel/R03-domain-dnsevents.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "my-r03.yaml")
+	os.WriteFile(mine, bytes.Replace(src, []byte("severity: Medium"), []byte("severity: High"), 1), 0o600)
+	rows := filepath.Join(dir, "dns.ndjson")
+	os.WriteFile(rows, []byte(`{"Type":"DnsEvents","TimeGenerated":"2026-11-30T09:00:00Z","Name":"higan.org","SubType":"LookupQuery"}`+"\n"), 0o600)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"match", "--indicators", "testdata/indicators.json", "--rules", mine, "--events", rows, "--now", "2026-11-30T10:00:00Z"}, &stdout, &stderr)
+	if code != 0 || !strings.Contains(stderr.String(), "my-r03.yaml replaces built-in rule R03 TI map Domain entity to DnsEvents") {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var sev []string
+	for line := range strings.Lines(stdout.String()) {
+		var a struct{ RuleId, AlertSeverity string }
+		json.Unmarshal([]byte(line), &a)
+		sev = append(sev, a.RuleId+" "+a.AlertSeverity)
+	}
+	if want := []string{"85aca4d1-5d15-4001-abd9-acb86ca1786a High"}; !slices.Equal(sev, want) {
+		t.Errorf("alerts %v, want %v (one R03 alert, the edited copy's severity)", sev, want)
+	}
+}
+
+// TestMatchEventsDirectory: a directory of events is read file by file,
+// hidden files skipped; a JSON array line is a bad NDJSON row.
+func TestMatchEventsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "fw", ".cache"), 0o700)
+	cefRows, err := os.ReadFile("testdata/events.cef")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "fw", "a.cef"), cefRows, 0o600)
+	os.WriteFile(filepath.Join(dir, "fw", ".cache", "junk"), []byte("junk\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "b.ndjson"), []byte("[1,2]\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", dir, "--now", "2026-11-30T10:10:00Z")
+	want, _ := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", "testdata/events.cef", "--now", "2026-11-30T10:10:00Z")
+	if len(alerts) != len(want) || len(alerts) == 0 {
+		t.Errorf("%d alerts from the directory, %d from the file", len(alerts), len(want))
+	}
+	for _, s := range []string{"events: 2 files (0 unreadable)", "b.ndjson:1: tabular: offset 0: want a JSON object"} {
+		if !strings.Contains(summary, s) {
+			t.Errorf("summary lacks %q:\n%s", s, summary)
+		}
+	}
+}

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -54,12 +55,14 @@ func rulesList(stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "timap rules: %v\n", err)
 		return 1
 	}
+	// In catalogue order (R01…R53), as the docs name them.
+	rs = slices.SortedStableFunc(slices.Values(rs), func(a, b *engine.Rule) int { return strings.Compare(ruleNumber(a), ruleNumber(b)) })
 	for _, r := range rs {
 		var looks []string
 		for _, c := range r.Candidates {
 			looks = append(looks, c.Column+"→"+c.Type.String())
 		}
-		fmt.Fprintf(stdout, "%s  %-18s %-50s %s\n", r.ID, strings.Join(r.AllTables(), "+"), r.Name, strings.Join(looks, ", "))
+		fmt.Fprintf(stdout, "%-3s  %s  %-18s %-50s %s\n", ruleNumber(r), r.ID, strings.Join(r.AllTables(), "+"), r.Name, strings.Join(looks, ", "))
 	}
 	return 0
 }
@@ -105,10 +108,14 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rs, err := rules.Load(paths...)
+	var replaced []rules.Override
 	if err == nil {
-		// As match will run them: together with the built-in rules.
+		// As match will run them: with the built-in rules, a file's rule
+		// replacing the built-in rule of its id.
 		builtin, berr := rules.Builtin()
-		err = errors.Join(berr, rules.CheckDuplicates(append(builtin, rs...)))
+		if err = berr; err == nil {
+			_, replaced, err = rules.WithOverrides(builtin, rs)
+		}
 	}
 	if err == nil {
 		_, err = engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), rs, engine.ExecutorOptions{})
@@ -118,6 +125,11 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, clean(e.Error()))
 		}
 		return 1
+	}
+	for _, o := range replaced {
+		if !sameFile(o.Rule.SourceFile, o.Builtin.SourceFile) {
+			fmt.Fprintf(stdout, "%s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(strings.TrimSpace(ruleNumber(o.Builtin)+" "+o.Builtin.Name)))
+		}
 	}
 	fmt.Fprintf(stdout, "%d rules valid\n", len(rs))
 	return 0
@@ -141,18 +153,48 @@ func rulesExplain(key string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "timap rules: %v\n", err)
 		return 1
 	}
-	for _, r := range rs {
-		if r.ID == key || strings.EqualFold(r.Name, key) {
-			explain(stdout, r)
-			return 0
-		}
+	if r := findRule(rs, key); r != nil {
+		explain(stdout, r)
+		return 0
 	}
 	fmt.Fprintf(stderr, "timap rules explain: no built-in rule %q (timap rules list shows them)\n", key)
 	return 1
 }
 
+// sameFile reports whether a rule file is the built-in file itself (the
+// checkout's rules/sentinel/R01-….yaml validated in place).
+func sameFile(file, builtin string) bool {
+	return strings.HasSuffix(filepath.ToSlash(file), "rules/"+builtin)
+}
+
+// ruleNumber is a built-in rule's catalogue number, the start of its file
+// name: "R01" for rules/sentinel/R01-domain-commonsecuritylog.yaml, "H3"
+// for a hunt; "" for other files.
+func ruleNumber(r *engine.Rule) string {
+	base := path.Base(filepath.ToSlash(r.SourceFile))
+	n, _, ok := strings.Cut(base, "-")
+	if !ok || len(n) < 2 || (n[0] != 'R' && n[0] != 'H') || strings.Trim(n[1:], "0123456789") != "" {
+		return ""
+	}
+	return n
+}
+
+// findRule finds a rule by id, catalogue number ("R01", "r1" too), file
+// name with or without .yaml, or name, ignoring case.
+func findRule(rs []*engine.Rule, key string) *engine.Rule {
+	for _, r := range rs {
+		n := ruleNumber(r)
+		base := strings.TrimSuffix(path.Base(filepath.ToSlash(r.SourceFile)), ".yaml")
+		if r.ID == key || strings.EqualFold(r.Name, key) || strings.EqualFold(base, strings.TrimSuffix(key, ".yaml")) ||
+			n != "" && len(key) > 1 && strings.EqualFold(n[:1], key[:1]) && strings.TrimLeft(n[1:], "0") == strings.TrimLeft(key[1:], "0") {
+			return r
+		}
+	}
+	return nil
+}
+
 func explain(w io.Writer, r *engine.Rule) {
-	fmt.Fprintf(w, "%s — %s (version %s, severity %s)\n", r.ID, r.Name, r.Version, r.Severity)
+	fmt.Fprintf(w, "%s — %s (version %s, severity %s)\n", strings.TrimSpace(ruleNumber(r)+" "+r.ID), r.Name, r.Version, r.Severity)
 	if r.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", r.Description)
 	}

@@ -144,9 +144,10 @@ func loadRunConfig(f *runFlags) (*pipeline.Config, error) {
 }
 
 // loadRules returns the built-in rules (unless builtin is false) and those
-// of the rule files; the config's validation ensures there is one of
-// them. Errors name file, line and field.
-func loadRules(c pipeline.RulesConfig) ([]*engine.Rule, error) {
+// of the rule files, a file's rule replacing the built-in rule of the same
+// id (logged); the config's validation ensures there is one of them.
+// Errors name file, line and field.
+func loadRules(c pipeline.RulesConfig, log *slog.Logger) ([]*engine.Rule, error) {
 	var rs []*engine.Rule
 	if c.Builtin == nil || *c.Builtin {
 		b, err := rules.Builtin()
@@ -155,19 +156,23 @@ func loadRules(c pipeline.RulesConfig) ([]*engine.Rule, error) {
 		}
 		rs = b
 	}
-	if len(c.Files) > 0 {
-		extra, err := rules.Load(c.Files...)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, extra...)
+	if len(c.Files) == 0 {
+		return rs, nil
 	}
-	return rs, rules.CheckDuplicates(rs)
+	extra, err := rules.Load(c.Files...)
+	if err != nil {
+		return nil, err
+	}
+	rs, replaced, err := rules.WithOverrides(rs, extra)
+	for _, o := range replaced {
+		log.Info("rule file replaces a built-in rule", "file", o.Rule.SourceFile, "id", o.Builtin.ID, "rule", o.Builtin.Name)
+	}
+	return rs, err
 }
 
 // serve wires the configured components and runs them.
 func serve(ctx context.Context, cfg *pipeline.Config, f *runFlags, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
-	ruleSet, err := loadRules(cfg.Rules)
+	ruleSet, err := loadRules(cfg.Rules, log)
 	if err != nil {
 		return err
 	}

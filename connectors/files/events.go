@@ -156,7 +156,7 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		if line[0] == '{' {
+		if line[0] == '{' || line[0] == '[' { // '[': a JSON array, refused as "want a JSON object"
 			// The row's own Type key decides its table, so decode every
 			// column any table's rules need.
 			ev.Reset(r.table)

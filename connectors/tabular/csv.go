@@ -60,9 +60,13 @@ func (c *CSVReader) Next(ev *engine.Event, need engine.ColumnSet) error {
 		ev.Table = rec[c.typeAt]
 	}
 	row := c.Schema.startRow(ev.Table, c.Origin, int64(c.line))
+	ev.Table = row.table
 	for i, v := range rec {
 		name := c.cols[i]
 		if i == c.typeAt || name == "" {
+			if i == c.typeAt && name != "Type" {
+				row.column(name) // counted as read as Type
+			}
 			continue
 		}
 		col := row.column(name)
@@ -81,6 +85,9 @@ func (c *CSVReader) Next(ev *engine.Event, need engine.ColumnSet) error {
 			continue
 		}
 		if !need.Has(col.name) {
+			if row.typed() {
+				row.check(col, name, v)
+			}
 			continue
 		}
 		if v, ok := row.value(col, name, v); ok {
@@ -113,6 +120,15 @@ func (c *CSVReader) readHeader() error {
 		c.cols[i] = col
 		if col == "Type" {
 			c.typeAt = i
+		}
+	}
+	if c.typeAt < 0 && c.Schema.Schemas != nil {
+		// With schemas, names are matched ignoring case: "type" too.
+		for i, col := range c.cols {
+			if strings.EqualFold(col, "Type") {
+				c.typeAt = i
+				break
+			}
 		}
 	}
 	return nil

@@ -77,6 +77,7 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 		d.s = string(line)
 	}
 	pairs := dec.pairs[:0]
+	typed, lowerType := false, "" // an exact Type key seen; a "type" key's value
 	d.space()
 	if !d.eat('{') {
 		return d.fail("want a JSON object")
@@ -105,11 +106,14 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 		switch key = columnName(key); key {
 		case "Type":
 			if v != "" {
-				ev.Table = dec.intern(v)
+				ev.Table, typed = dec.intern(v), true
 			}
 		case "":
 			return &Error{Offset: keyAt, Msg: "empty column name"}
 		default:
+			if lowerType == "" && v != "" && dec.Schemas != nil && strings.EqualFold(key, "Type") {
+				lowerType = v // "type": the table, unless an exact Type comes
+			}
 			pairs = append(pairs, jsonPair{key: key, val: v, null: isNull, valAt: valAt})
 		}
 		d.space()
@@ -125,8 +129,12 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 		return d.fail("want ',' or '}'")
 	}
 	dec.pairs = pairs
+	if !typed && lowerType != "" {
+		ev.Table = dec.intern(lowerType)
+	}
 	// The table is known only now: Type may come last.
 	row := dec.startRow(ev.Table, origin, at)
+	ev.Table = row.table
 	for _, p := range pairs {
 		c := row.column(p.key)
 		if p.null || p.val == "" {
@@ -147,6 +155,9 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 			continue
 		}
 		if !need.Has(c.name) {
+			if row.typed() {
+				row.check(c, p.key, p.val)
+			}
 			continue
 		}
 		if v, ok := row.value(c, p.key, p.val); ok {

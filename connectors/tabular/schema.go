@@ -32,6 +32,9 @@ const (
 	// holding "abc"); the column is left unset, as Log Analytics stores
 	// null for a value it cannot convert.
 	BadValue
+	// RenamedTable: the table name (Type) matches a schema but for case
+	// ("dnsevents"); the row is read as the schema's table.
+	RenamedTable
 )
 
 var issueKindNames = [...]string{
@@ -39,6 +42,7 @@ var issueKindNames = [...]string{
 	UnknownColumn: "unknown-column",
 	RenamedColumn: "renamed-column",
 	BadValue:      "bad-value",
+	RenamedTable:  "renamed-table",
 }
 
 // String returns the kind's name as the summary and metrics show it.
@@ -78,6 +82,8 @@ func (i *Issue) String() string {
 		why = fmt.Sprintf("%s.%s: not a column of the table's schema; kept as text", i.Table, i.Column)
 	case RenamedColumn:
 		why = fmt.Sprintf("%s.%s: read as %s (column names are case-sensitive)", i.Table, i.Column, i.Schema)
+	case RenamedTable:
+		why = fmt.Sprintf("%s: read as table %s (table names are case-sensitive)", i.Table, i.Schema)
 	case BadValue:
 		article := "a"
 		if strings.ContainsRune("aeiou", rune(i.Schema[0])) {
@@ -181,7 +187,8 @@ type Schema struct {
 
 // tableColumns caches how a table's exported names resolve.
 type tableColumns struct {
-	schema *engine.TableSchema
+	schema *engine.TableSchema // nil: no schema for the table
+	name   string              // the schema's spelling of the table
 	cols   map[string]column
 }
 
@@ -203,9 +210,17 @@ func (s *Schema) table(name string) *tableColumns {
 		if s.tables == nil {
 			s.tables = map[string]*tableColumns{}
 		}
-		tc = &tableColumns{schema: s.Schemas[name], cols: map[string]column{}}
+		name = strings.Clone(name) // may point into a reused line
+		tc = &tableColumns{schema: s.Schemas[name], name: name, cols: map[string]column{}}
+		if tc.schema == nil {
+			for n, t := range s.Schemas {
+				if strings.EqualFold(n, name) {
+					tc.schema, tc.name = t, n
+				}
+			}
+		}
 		if len(s.tables) < maxCachedColumns {
-			s.tables[strings.Clone(name)] = tc
+			s.tables[name] = tc
 		}
 	}
 	return tc
@@ -254,19 +269,27 @@ type row struct {
 	line   int64
 }
 
-// startRow begins typing a row of table; it counts an unknown table.
+// startRow begins typing a row of table; it counts an unknown table and
+// a table named in another case, whose schema spelling becomes r.table.
 func (s *Schema) startRow(table, origin string, line int64) row {
 	r := row{s: s, table: table, origin: origin, line: line}
 	if s == nil || s.Schemas == nil {
 		return r
 	}
 	r.tc = s.table(table)
-	if r.tc.schema == nil {
+	switch {
+	case r.tc.schema == nil:
 		s.note(UnknownTable, table, "", "", "", origin, line)
 		r.tc = nil
+	case r.tc.name != table:
+		s.note(RenamedTable, table, "", r.tc.name, "", origin, line)
+		r.table = r.tc.name
 	}
 	return r
 }
+
+// typed reports whether rows are typed by a schema (the table has one).
+func (r *row) typed() bool { return r.tc != nil }
 
 // column resolves an exported name; counted findings are renames and
 // unknown columns.
@@ -289,6 +312,27 @@ func (r *row) value(c column, name, v string) (string, bool) {
 		r.s.note(BadValue, r.table, name, c.typ.String(), v, r.origin, r.line)
 	}
 	return out, ok
+}
+
+// check counts v as a bad value when it is not of the column's type, for
+// the columns that are not stored (no conversion, no allocation).
+func (r *row) check(c column, name, v string) {
+	if !valid(c.typ, v) {
+		r.s.note(BadValue, r.table, name, c.typ.String(), v, r.origin, r.line)
+	}
+}
+
+// valid reports whether v is a text form of typ (see convert).
+func valid(typ engine.ColumnType, v string) bool {
+	switch typ {
+	case engine.ColumnInt, engine.ColumnLong, engine.ColumnReal, engine.ColumnBool, engine.ColumnGuid:
+		_, ok := convert(typ, v) // allocates only for non-canonical ints
+		return ok
+	case engine.ColumnDatetime:
+		_, err := parseTimeGenerated(strings.TrimSpace(v))
+		return err == nil
+	}
+	return true
 }
 
 // convert checks that v is a text form of typ and returns the form timap

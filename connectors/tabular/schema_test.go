@@ -229,3 +229,49 @@ func TestDecodeAliasSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeTableCase: with schemas a lower-cased "type" key (or CSV
+// header) still names the table, and a table name in another case is read
+// as the schema's table; values of columns no rule reads are checked too.
+func TestDecodeTableCase(t *testing.T) {
+	var rep Report
+	d := Decoder{Schema: Schema{Schemas: testSchemas(), Report: &rep}}
+	need := engine.ColumnSet{"Name": {}}
+	for i, c := range []struct{ line, table, name string }{
+		{`{"type":"dnsevents","name":"evil.example.com","EventId":"abc"}`, "DnsEvents", "evil.example.com"},
+		{`{"type":"Other","Type":"DnsEvents","Name":"b.example"}`, "DnsEvents", "b.example"}, // the exact key wins
+	} {
+		var ev engine.Event
+		ev.Reset("CommonSecurityLog")
+		if err := d.Decode([]byte(c.line), &ev, need, "t.ndjson", int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Table != c.table || ev.Value("Name") != c.name || ev.Value("EventId") != "" {
+			t.Errorf("line %d: table %q Name %q EventId %q", i+1, ev.Table, ev.Value("Name"), ev.Value("EventId"))
+		}
+	}
+	var got []string
+	for _, is := range rep.Issues() {
+		got = append(got, is.String())
+	}
+	want := []string{
+		`t.ndjson:1: DnsEvents.type: read as Type (column names are case-sensitive) (2 rows)`,
+		`t.ndjson:1: DnsEvents.EventId: "abc" is not an int; column left empty (1 row)`,
+		`t.ndjson:1: DnsEvents.name: read as Name (column names are case-sensitive) (1 row)`,
+		`t.ndjson:1: dnsevents: read as table DnsEvents (table names are case-sensitive) (1 row)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("issues:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	rep = Report{}
+	c := NewCSVReader(strings.NewReader("type,Name,EventId\ndnsevents,evil.example.com,x\n"), "CommonSecurityLog")
+	c.Schema, c.Origin = Schema{Schemas: testSchemas(), Report: &rep}, "d.csv"
+	var ev engine.Event
+	if err := c.Next(&ev, need); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Table != "DnsEvents" || ev.Value("Name") != "evil.example.com" || rep.Total() != 3 {
+		t.Errorf("CSV: table %q Name %q, %d findings %v", ev.Table, ev.Value("Name"), rep.Total(), rep.Issues())
+	}
+}

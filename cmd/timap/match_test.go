@@ -311,6 +311,17 @@ func TestMatchSchemaFindings(t *testing.T) {
 		}
 	}
 
+	if strings.Contains(summary, "hint:") {
+		t.Errorf("hint for 4 unknown columns:\n%s", summary)
+	}
+	// A CSV of another table without a Type column: a hint.
+	um := filepath.Join(t.TempDir(), "umbrella.csv")
+	os.WriteFile(um, []byte("Timestamp,Policy,Domain,A1,A2,A3\n2019-09-12T20:00:00Z,x,avsvmcloud.com,1,2,3\n"), 0o600)
+	if _, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", um); !strings.Contains(summary,
+		"hint: 6 columns are not in CommonSecurityLog's schema: if these rows are of another table, give it with --table or a Type column") {
+		t.Errorf("no hint:\n%s", summary)
+	}
+
 	// Lower-cased names still reach the built-in rules; a custom table's
 	// declared column types are checked.
 	dir := t.TempDir()

@@ -83,6 +83,19 @@ func printColumnIssues(w io.Writer, rep *tabular.Report, examples int) {
 	if n := rep.Total() - shown; n > 0 {
 		fmt.Fprintf(w, "    … and %d more (--verbose lists every kind)\n", n)
 	}
+	// Many unknown columns: most likely rows of another table, read as
+	// --table because they name none.
+	unknown := map[string]int{}
+	for _, is := range issues {
+		if is.Kind == tabular.UnknownColumn {
+			unknown[is.Table]++
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(unknown)) {
+		if unknown[t] >= 5 {
+			fmt.Fprintf(w, "  hint: %d columns are not in %s's schema: if these rows are of another table, give it with --table or a Type column\n", unknown[t], t)
+		}
+	}
 }
 
 // printObservables prints the admitted observables per type.

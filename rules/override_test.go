@@ -27,7 +27,7 @@ func TestWithOverrides(t *testing.T) {
 	}
 	// Two files with one id stay an error: which one would win is unclear.
 	_, _, err = WithOverrides(builtin, []*engine.Rule{mineB, rule("b", "my/b2.yaml")})
-	if err == nil || !strings.Contains(err.Error(), "id b is already used by my/b.yaml") {
+	if err == nil || !strings.Contains(err.Error(), "id: b is already used by my/b.yaml") {
 		t.Errorf("duplicate among files: %v", err)
 	}
 }

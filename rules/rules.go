@@ -18,9 +18,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"weak"
 
 	"go.yaml.in/yaml/v3"
 
@@ -230,18 +234,50 @@ func loadDir(dir string) ([]*engine.Rule, error) {
 }
 
 // CheckDuplicates reports rules that share an id, naming their files
-// (Rule.SourceFile).
+// (Rule.SourceFile) and the lines of their id keys.
 func CheckDuplicates(rs []*engine.Rule) error {
 	seen := map[string]*engine.Rule{}
 	var errs []error
 	for _, r := range rs {
 		if first, ok := seen[r.ID]; ok {
-			errs = append(errs, fmt.Errorf("%s: id %s is already used by %s", r.SourceFile, r.ID, first.SourceFile))
+			errs = append(errs, &Error{File: r.SourceFile, Line: idLine(r), Field: "id",
+				Msg: fmt.Sprintf("%s is already used by %s:%d", r.ID, first.SourceFile, idLine(first))})
 			continue
 		}
 		seen[r.ID] = r
 	}
 	return errors.Join(errs...)
+}
+
+// idLines holds the line of the id key of each rule Parse returned, for
+// CheckDuplicates (engine.Rule has no room for it). The keys are weak: an
+// entry goes when its rule is collected.
+var idLines = struct {
+	sync.Mutex
+	m map[weak.Pointer[engine.Rule]]int
+}{m: map[weak.Pointer[engine.Rule]]int{}}
+
+func setIDLine(r *engine.Rule, line int) {
+	wp := weak.Make(r)
+	idLines.Lock()
+	idLines.m[wp] = line
+	idLines.Unlock()
+	runtime.AddCleanup(r, func(wp weak.Pointer[engine.Rule]) {
+		idLines.Lock()
+		delete(idLines.m, wp)
+		idLines.Unlock()
+	}, wp)
+}
+
+// idLine is the line of r's id key; 1 (the file as a whole) for a rule
+// Parse did not make.
+func idLine(r *engine.Rule) int {
+	idLines.Lock()
+	defer idLines.Unlock()
+	if l, ok := idLines.m[weak.Make(r)]; ok {
+		return l
+	}
+	return 1
 }
 
 func loadFS(fsys fs.FS, dir string) ([]*engine.Rule, error) {
@@ -286,6 +322,9 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	dec.KnownFields(true)
 	var f file
 	if err := dec.Decode(&f); err != nil {
+		if e := shapeError(name, &root, reflect.TypeFor[file](), "a mapping of rule keys (id, name, severity, table, …)"); e != nil {
+			return nil, e
+		}
 		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
 	}
 	var next yaml.Node
@@ -385,6 +424,26 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		compatFail := func(key, format string, args ...any) error {
 			return &Error{File: name, Line: keyLine(&root, "sentinel", "compat", key), Field: "sentinel.compat." + key, Msg: fmt.Sprintf(format, args...)}
 		}
+		// compatItemFail: item i of the list at key.
+		compatItemFail := func(key string, i int, format string, args ...any) error {
+			return &Error{File: name, Line: max(nodeLine(&root, "sentinel", "compat", key, i), 1), Field: fmt.Sprintf("sentinel.compat.%s[%d]", key, i), Msg: fmt.Sprintf(format, args...)}
+		}
+		// The case modes are checked here, at their line, rather than
+		// when the engine compiles the compat block.
+		if c.Case != "" && !slices.Contains(compatCases, c.Case) {
+			return nil, compatFail("case", "%q: want one of %s", c.Case, strings.Join(compatCases, ", "))
+		}
+		for _, col := range slices.Sorted(maps.Keys(c.CaseByColumn)) {
+			if m := c.CaseByColumn[col]; !slices.Contains(compatCases, m) {
+				return nil, &Error{File: name, Line: max(nodeLine(&root, "sentinel", "compat", "case_by_column", col), 1), Field: "sentinel.compat.case_by_column." + col,
+					Msg: fmt.Sprintf("%q: want one of %s", m, strings.Join(compatCases, ", "))}
+			}
+		}
+		for i, col := range c.TIIPColumns {
+			if !slices.Contains(tiIPColumns, col) {
+				return nil, compatItemFail("ti_ip_columns", i, "%q is not a TI IP column (want one of %s)", col, strings.Join(tiIPColumns, ", "))
+			}
+		}
 		switch c.Join {
 		case "", "innerunique":
 		case "inner":
@@ -394,9 +453,9 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		}
 		for i, d := range c.Derive {
 			if n, ok := engine.DeriveFuncs[d.Func]; !ok {
-				return nil, compatFail("derive", "[%d]: unknown function %q", i, d.Func)
+				return nil, compatItemFail("derive", i, "unknown function %q", d.Func)
 			} else if len(d.Args) != n {
-				return nil, compatFail("derive", "[%d]: %s takes %d columns, got %d", i, d.Func, n, len(d.Args))
+				return nil, compatItemFail("derive", i, "%s takes %d columns, got %d", d.Func, n, len(d.Args))
 			}
 			r.Compat.Derive = append(r.Compat.Derive, engine.Derivation{Column: d.Column, Func: d.Func, Args: d.Args})
 		}
@@ -406,7 +465,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		for i, cc := range c.Candidates {
 			ec, err := toCandidate(cc)
 			if err != nil {
-				return nil, fail("sentinel", "compat candidates[%d]: %v", i, err)
+				return nil, compatItemFail("candidates", i, "%v", err)
 			}
 			r.Compat.Candidates = append(r.Compat.Candidates, ec)
 		}
@@ -424,7 +483,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 			for i, fl := range *c.Filters {
 				ef, err := toFilter(fl)
 				if err != nil {
-					return nil, fail("sentinel", "compat filters[%d]: %v", i, err)
+					return nil, compatItemFail("filters", i, "%v", err)
 				}
 				r.Compat.Filters = append(r.Compat.Filters, ef)
 			}
@@ -458,8 +517,16 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	if err := checkColumns(name, &root, &f, r); err != nil {
 		return nil, err
 	}
+	setIDLine(r, at("id"))
 	return r, nil
 }
+
+// compatCases are the values of sentinel.compat.case and case_by_column
+// (engine.Compat.Case).
+var compatCases = []string{"raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
+
+// tiIPColumns are the values of sentinel.compat.ti_ip_columns.
+var tiIPColumns = []string{"NetworkIP", "NetworkSourceIP", "NetworkDestinationIP", "EmailSourceIpAddress"}
 
 // toCandidate converts a candidate of a rule file.
 func toCandidate(c candidate) (engine.Candidate, error) {
@@ -570,4 +637,261 @@ func yamlLine(err error) int {
 		fmt.Sscanf(msg[i+5:], "%d", &line)
 	}
 	return line
+}
+
+// shapeError finds, in the node tree of a file the YAML decoder refused,
+// the first value that does not fit the loader struct t it goes into (in
+// document order, as the decoder reads them) and words it for a person:
+// the dotted field path, what the field wants and what the file has, or
+// the unknown key with the nearest known one. what describes the whole
+// file ("a mapping of rule keys (…)"). It returns nil when it finds
+// nothing the decoder would refuse, and the caller falls back on the
+// decoder's own message.
+func shapeError(name string, root *yaml.Node, t reflect.Type, what string) *Error {
+	s := shaper{file: name, what: what}
+	n := root
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		n = n.Content[0]
+	}
+	return s.walk(n, t, "", n.Line, 0)
+}
+
+type shaper struct {
+	file, what string
+}
+
+// mappingWords says what the free-form mappings of rule and table files
+// hold; wantWords' "a mapping (name: value)" otherwise.
+var mappingWords = map[string]string{
+	"columns":                        "a mapping (column: KQL type)",
+	"sentinel.compat.case_by_column": "a mapping (candidate column: case)",
+}
+
+var nodeType = reflect.TypeFor[yaml.Node]()
+
+// walk checks n against t; path is the dotted field path of n and line
+// the line to report it at (the key's, for a mapping value).
+func (s shaper) walk(n *yaml.Node, t reflect.Type, path string, line, depth int) *Error {
+	if depth > 100 {
+		return nil // an alias cycle: the decoder reports it
+	}
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+		depth++
+	}
+	if t == nodeType || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+		return nil
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		// Decoding the lone scalar into a fresh t applies exactly the
+		// decoder's rules (any scalar is a string; yes/no are booleans).
+		if n.Decode(reflect.New(t).Interface()) == nil {
+			return nil
+		}
+	case yaml.SequenceNode:
+		if t.Kind() == reflect.Slice {
+			for i, item := range n.Content {
+				if e := s.walk(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), item.Line, depth+1); e != nil {
+					return e
+				}
+			}
+			return nil
+		}
+	case yaml.MappingNode:
+		if t.Kind() != reflect.Struct && t.Kind() != reflect.Map {
+			break
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			for j := i + 2; j+1 < len(n.Content); j += 2 {
+				if ki, kj := n.Content[i], n.Content[j]; ki.Kind == kj.Kind && ki.Value == kj.Value {
+					return s.fail(kj.Line, joinPath(path, kj.Value), "given twice (first at line %d)", ki.Line)
+				}
+			}
+		}
+		var keys []string
+		var types map[string]reflect.Type
+		if t.Kind() == reflect.Struct {
+			keys, types = yamlKeys(t)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return s.fail(k.Line, path, "want a key name, got %s", gotWords(k))
+			}
+			if k.Value == "<<" {
+				continue // a merge key: the decoder checks what it merges
+			}
+			field := joinPath(path, k.Value)
+			var et reflect.Type
+			if t.Kind() == reflect.Map {
+				et = t.Elem()
+			} else {
+				var ok bool
+				if et, ok = types[k.Value]; !ok {
+					if near := nearest(k.Value, keys); near != "" {
+						return s.fail(k.Line, field, "unknown key (did you mean %q?)", near)
+					}
+					return s.fail(k.Line, field, "unknown key (valid keys: %s)", strings.Join(keys, ", "))
+				}
+			}
+			if e := s.walk(v, et, field, k.Line, depth+1); e != nil {
+				return e
+			}
+		}
+		return nil
+	default:
+		return nil
+	}
+	want := wantWords(t)
+	if w, ok := mappingWords[path]; ok && t.Kind() == reflect.Map {
+		want = w
+	}
+	if path == "" {
+		// The file as a whole: say what a file holds, not its text.
+		return s.fail(line, "", "want %s, got %s", s.what, kindWords(n))
+	}
+	msg := fmt.Sprintf("want %s, got %s", want, gotWords(n))
+	if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String && n.Kind == yaml.ScalarNode {
+		msg += fmt.Sprintf(" (a list of one is written [%s])", n.Value)
+	}
+	return s.fail(line, path, "%s", msg)
+}
+
+func (s shaper) fail(line int, field, format string, args ...any) *Error {
+	return &Error{File: s.file, Line: max(line, 1), Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlKeys lists the keys a loader struct takes (its yaml tags, in field
+// order) with the type each decodes into.
+func yamlKeys(t reflect.Type) ([]string, map[string]reflect.Type) {
+	var keys []string
+	types := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch key {
+		case "-":
+			continue
+		case "":
+			key = strings.ToLower(f.Name)
+		}
+		keys = append(keys, key)
+		types[key] = f.Type
+	}
+	return keys, types
+}
+
+// wantWords names a Go type as a rule file's reader knows it.
+func wantWords(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		switch e := t.Elem(); {
+		case e.Kind() == reflect.String:
+			return "a list of strings"
+		case e.Kind() == reflect.Struct && e != nodeType:
+			return "a list of mappings"
+		}
+		return "a list"
+	case reflect.Map:
+		return "a mapping (name: value)"
+	case reflect.Struct:
+		return "a mapping"
+	}
+	return t.String()
+}
+
+// gotWords describes a node: lists and mappings by kind, a scalar by its
+// (shortened) text.
+func gotWords(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return kindWords(n)
+	}
+	v := n.Value
+	if r := []rune(v); len(r) > 40 {
+		v = string(r[:37]) + "…"
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+// kindWords describes a node by kind only.
+func kindWords(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "true or false"
+	}
+	return "a string"
+}
+
+// nearest returns the key of keys closest to s: equal but for case, else
+// within an edit distance of 2 (and less than s's length); "" when none is.
+func nearest(s string, keys []string) string {
+	for _, k := range keys {
+		if strings.EqualFold(k, s) {
+			return k
+		}
+	}
+	best, bestD := "", 3
+	for _, k := range keys {
+		if d := editDistance(strings.ToLower(s), k); d < bestD && d < len(s) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

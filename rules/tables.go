@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -72,14 +73,25 @@ func readTables(fsys fs.FS, dir string) (map[string]*Table, error) {
 
 // parseTable decodes one table schema file.
 func parseTable(name string, data []byte) (*Table, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f tableFile
 	if err := dec.Decode(&f); err != nil {
+		if e := shapeError(name, &root, reflect.TypeFor[tableFile](), "a mapping of table keys (table, source, notes, columns)"); e != nil {
+			return nil, e
+		}
 		return nil, &Error{File: name, Line: yamlLine(err), Msg: yamlMessage(err)}
 	}
 	fail := func(field, format string, args ...any) error {
-		return &Error{File: name, Line: 1, Field: field, Msg: fmt.Sprintf(format, args...)}
+		path := []any{}
+		for _, p := range strings.Split(field, ".") {
+			path = append(path, p)
+		}
+		return &Error{File: name, Line: max(nodeLine(&root, path...), 1), Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	if f.Table == "" {
 		return nil, fail("table", "required")
@@ -91,7 +103,7 @@ func parseTable(name string, data []byte) (*Table, error) {
 	for col, name := range f.Columns {
 		typ, err := engine.ParseColumnType(name)
 		if err != nil {
-			return nil, fail("columns", "%s: %v", col, err)
+			return nil, fail("columns."+col, "%v", err)
 		}
 		t.Columns[col] = typ
 	}
@@ -105,15 +117,17 @@ func parseTable(name string, data []byte) (*Table, error) {
 }
 
 // checkColumns reports the first column r names that none of its tables
-// has: filter columns, derive arguments, candidate columns, project.log,
-// and the row columns of entities and of the alert name and description
-// templates. Columns a derivation computes count as present (after the
-// filters, which run first), and so do the partner columns a join keeps
-// (join.columns; the join's key, filters and columns are checked against
-// its table). A rule's own columns block adds columns to (or, for a table
-// timap has no schema of, defines) its tables. The rule's tables are read
-// as a union, so a column need only exist in one of them (SecurityEvent's
-// TargetUserName, WindowsEvent's EventData).
+// has: filter columns, derive arguments, candidate columns, the same three
+// in the sentinel.compat block, project.log, and the row columns of
+// entities and of the alert name and description templates. Columns a
+// derivation computes count as present (after the filters, which run
+// first), and so do the partner columns a join keeps (join.columns; the
+// join's key, filters and columns are checked against its table). A
+// rule's own columns block adds columns to (or, for a table timap has no
+// schema of, defines) its tables; it may not give a column of a known
+// table another type. The rule's tables are read as a union, so a column
+// need only exist in one of them (SecurityEvent's TargetUserName,
+// WindowsEvent's EventData).
 func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	schemas, err := Tables()
 	if err != nil {
@@ -125,10 +139,25 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		}
 		return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	for col, name := range f.Columns {
-		typ, err := engine.ParseColumnType(name)
+	for _, col := range slices.Sorted(maps.Keys(f.Columns)) {
+		line, field := nodeLine(root, "columns", col), "columns."+col
+		typ, err := engine.ParseColumnType(f.Columns[col])
 		if err != nil {
-			return fail(nodeLine(root, "columns", col), "columns", "%s: %v", col, err)
+			return fail(line, field, "%v", err)
+		}
+		// Adding a column to a known table is fine; retyping one would
+		// decode the table's rows differently for every rule.
+		for _, tn := range r.AllTables() {
+			t := schemas[tn]
+			if t == nil {
+				continue
+			}
+			if old, ok := t.Columns[col]; ok && old != typ {
+				return fail(line, field, "%s is a %s column of %s, not %s (columns: may add columns to a known table, not change their type)", col, old, tn, typ)
+			}
+			if known, _, ok := t.Lookup(col); ok && known != col {
+				return fail(line, field, "%s already has %s, and column names are case-sensitive (did you mean %q?)", tn, known, known)
+			}
 		}
 		if r.Columns == nil {
 			r.Columns = map[string]engine.ColumnType{}
@@ -151,11 +180,8 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		return fail(line, field, "no schema for table %q (known: %s); declare the columns of a custom table under columns:",
 			tn, strings.Join(tableNames(schemas), ", "))
 	}
-	derived := map[string]bool{}
-	has := func(col string) bool {
-		if derived[col] {
-			return true
-		}
+	// inTables: a column of the rule's tables or its columns block.
+	inTables := func(col string) bool {
 		if _, ok := f.Columns[col]; ok {
 			return true
 		}
@@ -166,9 +192,13 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		}
 		return false
 	}
-	missing := func(line int, field, col string) error {
+	derived := map[string]bool{}
+	has := func(col string) bool { return derived[col] || inTables(col) }
+	// missing words a column none of the rule's tables has; derived are
+	// the derived columns the field may read, for the suggestion.
+	missing := func(line int, field, col string, derived map[string]bool) error {
 		msg := fmt.Sprintf("%q is not a column of %s", col, strings.Join(r.AllTables(), " or "))
-		if r.Join != nil && field != "filters" && !strings.HasPrefix(field, "filters[") && !strings.HasPrefix(field, "candidates[") && !strings.HasPrefix(field, "derive[") {
+		if r.Join != nil && !readsBeforeJoin(field) {
 			msg += fmt.Sprintf(" nor a join column (%s)", strings.Join(r.Join.Columns, ", "))
 		}
 		if s := suggest(col, tables, f.Columns, derived); s != "" {
@@ -178,20 +208,54 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	}
 	for i, fl := range r.Filters {
 		if !has(fl.Column) {
-			return missing(nodeLine(root, "filters", i), fmt.Sprintf("filters[%d]", i), fl.Column)
+			return missing(nodeLine(root, "filters", i), fmt.Sprintf("filters[%d]", i), fl.Column, derived)
 		}
 	}
 	for i, d := range r.Derive {
 		for _, a := range d.Args {
 			if !has(a) {
-				return missing(nodeLine(root, "derive", i), fmt.Sprintf("derive[%d]", i), a)
+				return missing(nodeLine(root, "derive", i), fmt.Sprintf("derive[%d]", i), a, derived)
 			}
 		}
 		derived[d.Column] = true
 	}
 	for i, c := range r.Candidates {
 		if !has(c.Column) {
-			return missing(nodeLine(root, "candidates", i), fmt.Sprintf("candidates[%d]", i), c.Column)
+			return missing(nodeLine(root, "candidates", i), fmt.Sprintf("candidates[%d]", i), c.Column, derived)
+		}
+	}
+	// The compat block's filters, derivations and candidates replace the
+	// rule's own under --compat sentinel (engine's compatView): they are
+	// checked the same way, the derivations being the block's when it has
+	// any and the rule's otherwise.
+	if c := r.Compat; c != nil {
+		at := func(key string, i int) (int, string) {
+			return nodeLine(root, "sentinel", "compat", key, i), fmt.Sprintf("sentinel.compat.%s[%d]", key, i)
+		}
+		for i, fl := range c.Filters {
+			if !inTables(fl.Column) {
+				line, field := at("filters", i)
+				return missing(line, field, fl.Column, nil)
+			}
+		}
+		cderived := derived
+		if c.Derive != nil {
+			cderived = map[string]bool{}
+			for i, d := range c.Derive {
+				for _, a := range d.Args {
+					if !cderived[a] && !inTables(a) {
+						line, field := at("derive", i)
+						return missing(line, field, a, cderived)
+					}
+				}
+				cderived[d.Column] = true
+			}
+		}
+		for i, cc := range c.Candidates {
+			if !cderived[cc.Column] && !inTables(cc.Column) {
+				line, field := at("candidates", i)
+				return missing(line, field, cc.Column, cderived)
+			}
 		}
 	}
 	// A join's key must be in both tables; its filters and kept columns
@@ -220,24 +284,37 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	}
 	for i, col := range r.ProjectLog {
 		if !has(col) {
-			return missing(nodeLine(root, "project", "log", i), fmt.Sprintf("project.log[%d]", i), col)
+			return missing(nodeLine(root, "project", "log", i), fmt.Sprintf("project.log[%d]", i), col, derived)
 		}
 	}
 	for i, e := range r.Entities {
 		for _, id := range e.Identifiers {
 			if col, ok := engine.RowColumn(id.Column); ok && !has(col) {
-				return missing(nodeLine(root, "entities", i, "identifiers", id.Name), fmt.Sprintf("entities[%d]", i), col)
+				return missing(nodeLine(root, "entities", i, "identifiers", id.Name), fmt.Sprintf("entities[%d]", i), col, derived)
 			}
 		}
 	}
 	for _, tpl := range []struct{ field, text string }{{"alert_name", r.AlertNameTemplate}, {"alert_description", r.AlertDescriptionTemplate}} {
 		for _, ref := range engine.TemplateColumns(tpl.text) {
 			if col, ok := engine.RowColumn(ref); ok && !has(col) {
-				return missing(nodeLine(root, tpl.field), tpl.field, col)
+				return missing(nodeLine(root, tpl.field), tpl.field, col, derived)
 			}
 		}
 	}
 	return nil
+}
+
+// readsBeforeJoin reports whether field names a column read before the
+// join (filters, derivations, candidates, their compat versions), so
+// that the join's kept columns are not offered for it.
+func readsBeforeJoin(field string) bool {
+	field = strings.TrimPrefix(field, "sentinel.compat.")
+	for _, p := range []string{"filters[", "derive[", "candidates["} {
+		if strings.HasPrefix(field, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // suggest returns a known column equal to col but for case, if any.

@@ -173,7 +173,7 @@ func TestColumnErrors(t *testing.T) {
 			`t.yaml:6: filters[0]: "PA_Url" is not a column of DnsEvents`},
 		{"unknown table", "table: DnsEvents|table: MyApp_CL", `t.yaml:4: table: no schema for table "MyApp_CL" (known: `},
 		{"unknown second table", "table: DnsEvents|table: DnsEvents\ntables: [Dns_CL]", `t.yaml:5: tables[0]: no schema for table "Dns_CL"`},
-		{"bad column type", "table: DnsEvents|table: DnsEvents\ncolumns: {Extra: text}", `t.yaml:5: columns: Extra: type "text" is not one of`},
+		{"bad column type", "table: DnsEvents|table: DnsEvents\ncolumns: {Extra: text}", `t.yaml:5: columns.Extra: type "text" is not one of`},
 		{"custom table typo", "table: DnsEvents|table: My_CL\ncolumns: {Name: string, SubType: string, ClientIP: string}", `"Computer" is not a column of My_CL`},
 	}
 	for _, tt := range tests {
@@ -291,13 +291,95 @@ func TestParseTableErrors(t *testing.T) {
 	}
 	for _, tt := range []struct{ name, file, src, want string }{
 		{"file name", "tables/Y.yaml", good, `tables/Y.yaml:1: table: "X" in file Y.yaml`},
-		{"type", "tables/X.yaml", strings.Replace(good, "Type: string", "Type: str", 1), `columns: Type: type "str" is not one of`},
+		{"type", "tables/X.yaml", strings.Replace(good, "Type: string", "Type: str", 1), `tables/X.yaml:3: columns.Type: type "str" is not one of`},
 		{"standard", "tables/X.yaml", strings.Replace(good, "TenantId: string, ", "", 1), "columns: TenantId is missing"},
-		{"unknown key", "tables/X.yaml", good + "colums: {}\n", "tables/X.yaml:4: field colums not found"},
+		{"unknown key", "tables/X.yaml", good + "colums: {}\n", `tables/X.yaml:4: colums: unknown key (did you mean "columns"?)`},
+		{"not a mapping", "tables/X.yaml", "just text\n", "tables/X.yaml:1: want a mapping of table keys (table, source, notes, columns), got a string"},
+		{"columns type", "tables/X.yaml", good + "notes: [a]\n", "tables/X.yaml:4: notes: want a string, got a list"},
 	} {
 		_, err := parseTable(tt.file, []byte(tt.src))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestCompatColumns: the columns a sentinel.compat block names (its
+// candidates, filters and derivation arguments, which replace the rule's
+// own under --compat sentinel) are checked against the table schemas like
+// the rule's own, at their line.
+func TestCompatColumns(t *testing.T) {
+	const paURL = "{column: PA_Url, func: pa_url, args: [RequestURL, AdditionalExtensions, ApplicationProtocol]}"
+	csl := strings.NewReplacer("table: DnsEvents", "table: CommonSecurityLog",
+		"column: SubType, op: \"=~\", value: LookupQuery", "column: DeviceEventClassID, op: \"=~\", value: url",
+		"{column: Name, type: domain, subdomains: true}", "{column: RequestURL, type: url}",
+		"log: [Name, ClientIP]", "log: [RequestURL]", "{DomainName: Name}", "{Url: RequestURL}").Replace(valid)
+	for _, tt := range []struct{ name, src, want string }{
+		{"candidate", valid + "sentinel:\n  compat:\n    candidates: [{column: Nope, type: ip}]\n",
+			`t.yaml:17: sentinel.compat.candidates[0]: "Nope" is not a column of DnsEvents`},
+		{"candidate case", valid + "sentinel:\n  compat:\n    candidates:\n      - {column: Name, type: domain}\n      - {column: clientIP, type: ip}\n",
+			`t.yaml:19: sentinel.compat.candidates[1]: "clientIP" is not a column of DnsEvents (did you mean "ClientIP"?)`},
+		{"filter", valid + "sentinel:\n  compat:\n    filters:\n      - {column: Subtype, op: isnotempty}\n",
+			`t.yaml:18: sentinel.compat.filters[0]: "Subtype" is not a column of DnsEvents (did you mean "SubType"?)`},
+		{"derive argument", csl + "sentinel:\n  compat:\n    derive:\n      - {column: PA_Url, func: kql_pa_url_r01, args: [RequestUrl, AdditionalExtensions, ApplicationProtocol]}\n",
+			`t.yaml:18: sentinel.compat.derive[0]: "RequestUrl" is not a column of CommonSecurityLog (did you mean "RequestURL"?)`},
+		// Filters run before derivations, in compat mode too.
+		{"filter on a derived column", csl + "sentinel:\n  compat:\n    filters: [{column: PA_Url, op: isnotempty}]\n    derive: [" + paURL + "]\n",
+			`t.yaml:17: sentinel.compat.filters[0]: "PA_Url" is not a column of CommonSecurityLog`},
+		// A compat derive list replaces the rule's: the rule's derived
+		// columns are gone.
+		{"rule's derived column replaced", strings.Replace(csl, "project:", "derive: ["+paURL+"]\nproject:", 1) +
+			"sentinel:\n  compat:\n    derive: [{column: U, func: pa_url, args: [RequestURL, AdditionalExtensions, ApplicationProtocol]}]\n    candidates: [{column: pa_url, type: url}]\n",
+			`t.yaml:19: sentinel.compat.candidates[0]: "pa_url" is not a column of CommonSecurityLog`},
+		// In a join rule the partner's columns are not offered for compat
+		// candidates (they are read before the join).
+		{"join rule", "id: j\nname: J\nseverity: Medium\ntable: EmailUrlInfo\ncandidates: [{column: Url, type: url}]\n" +
+			"join: {table: EmailEvents, on: NetworkMessageId, columns: [RecipientEmailAddress]}\n" +
+			"sentinel:\n  compat:\n    candidates: [{column: RecipientEmailAddress, type: email}]\n",
+			`t.yaml:9: sentinel.compat.candidates[0]: "RecipientEmailAddress" is not a column of EmailUrlInfo`},
+	} {
+		_, err := Parse("t.yaml", []byte(tt.src))
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.name, err, tt.want)
+		}
+	}
+	for _, tt := range []struct{ name, src string }{
+		{"compat derived candidate", csl + "sentinel:\n  compat:\n    derive: [" + paURL + "]\n    candidates: [{column: PA_Url, type: url}]\n"},
+		{"rule's derived candidate", strings.Replace(csl, "project:", "derive: ["+paURL+"]\nproject:", 1) +
+			"sentinel:\n  compat:\n    candidates: [{column: PA_Url, type: url}]\n"},
+		{"declared column", valid + "columns: {Mine: string}\nsentinel:\n  compat:\n    candidates: [{column: Mine, type: ip}]\n"},
+	} {
+		if _, err := Parse("t.yaml", []byte(tt.src)); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+// TestColumnsRetype: a rule's columns block may add columns to a known
+// table, not give one of its columns another type or another case.
+func TestColumnsRetype(t *testing.T) {
+	for _, tt := range []struct{ name, columns, want string }{
+		{"retyped", "{TimeGenerated: string}",
+			"t.yaml:16: columns.TimeGenerated: TimeGenerated is a datetime column of DnsEvents, not string (columns: may add columns to a known table, not change their type)"},
+		{"retyped second table", "{Extra: string, SyslogMessage: dynamic}",
+			"t.yaml:16: columns.SyslogMessage: SyslogMessage is a string column of Syslog, not dynamic (columns: may add columns to a known table, not change their type)"},
+		{"other case", "{clientip: string}",
+			`t.yaml:16: columns.clientip: DnsEvents already has ClientIP, and column names are case-sensitive (did you mean "ClientIP"?)`},
+		{"same type", "{TimeGenerated: datetime, ClientIP: string}", ""},
+		{"new column", "{MyEnrichment: dynamic}", ""},
+	} {
+		src := strings.Replace(valid, "table: DnsEvents", "table: DnsEvents\ntables: [Syslog]", 1)
+		src = strings.Replace(src, "severity: Low\n", "", 1) + "severity: Low\ncolumns: " + tt.columns + "\n"
+		r, err := Parse("t.yaml", []byte(src))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want == "":
+			if _, ok := r.Columns["TimeGenerated"]; tt.name == "same type" && !ok {
+				t.Errorf("%s: columns %v", tt.name, r.Columns)
+			}
+		case err == nil || err.Error() != tt.want:
+			t.Errorf("%s:\n got %v\nwant %s", tt.name, err, tt.want)
 		}
 	}
 }

@@ -126,6 +126,10 @@ func buildIndexes(inds []*Indicator) *indexSet {
 						stem = stem[i+1:]
 					}
 					x.fileKQLStem[stem] = append(x.fileKQLStem[stem], p)
+				} else {
+					// No extension: the name is its own stem ("xmrig"); KQL's
+					// split(FileName, ".")[-2] has nothing there.
+					x.fileStem[o.Value] = append(x.fileStem[o.Value], p)
 				}
 			}
 		}

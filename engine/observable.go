@@ -82,7 +82,7 @@ func ParseObservableType(s string) (ObservableType, error) {
 			return ObservableType(t), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown observable type %q (want ip, domain, url, email or filehash)", s)
+	return 0, fmt.Errorf("unknown observable type %q (want ip, domain, url, email, filehash or filename)", s)
 }
 
 // HashType is a file-hash algorithm, named as Sentinel's FileHashType column

@@ -215,7 +215,9 @@ func Load(paths ...string) ([]*engine.Rule, error) {
 	return rs, errors.Join(errs...)
 }
 
-// loadDir loads the rule files of a directory, naming them by their path.
+// loadDir loads the rule files of a directory (not of its subdirectories:
+// rules/ itself holds table schemas under tables/), naming them by their
+// path.
 func loadDir(dir string) ([]*engine.Rule, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -177,8 +177,8 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 		if i > 0 {
 			field, line = fmt.Sprintf("tables[%d]", i-1), nodeLine(root, "tables", i-1)
 		}
-		return fail(line, field, "no schema for table %q (known: %s); declare the columns of a custom table under columns:",
-			tn, strings.Join(tableNames(schemas), ", "))
+		return fail(line, field, "no schema for table %q%s; declare the columns of a custom table under columns:",
+			tn, knownTable(tn, schemas))
 	}
 	// inTables: a column of the rule's tables or its columns block.
 	inTables := func(col string) bool {
@@ -264,7 +264,7 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	if j := r.Join; j != nil {
 		jt := schemas[j.Table]
 		if jt == nil {
-			return fail(nodeLine(root, "join", "table"), "join", "no schema for table %q (known: %s)", j.Table, strings.Join(tableNames(schemas), ", "))
+			return fail(nodeLine(root, "join", "table"), "join", "no schema for table %q%s", j.Table, knownTable(j.Table, schemas))
 		}
 		if !has(j.On) || !jt.Has(j.On) {
 			return fail(nodeLine(root, "join", "on"), "join", "%q is not a column of both %s and %s", j.On, strings.Join(r.AllTables(), " or "), j.Table)
@@ -337,6 +337,17 @@ func suggest(col string, tables []*Table, extra map[string]string, derived map[s
 		}
 	}
 	return ""
+}
+
+// knownTable says where to find the known tables, or the one meant when
+// name differs from it only in case.
+func knownTable(name string, ts map[string]*Table) string {
+	for _, n := range tableNames(ts) {
+		if strings.EqualFold(n, name) {
+			return fmt.Sprintf(" (did you mean %q?)", n)
+		}
+	}
+	return " (timap rules tables lists the known ones)"
 }
 
 func tableNames(ts map[string]*Table) []string {

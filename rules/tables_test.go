@@ -171,7 +171,8 @@ func TestColumnErrors(t *testing.T) {
 		// Filters run before derivations: they cannot read derived columns.
 		{"filter on derived column", "column: SubType, op: \"=~\", value: LookupQuery|column: PA_Url, op: isnotempty",
 			`t.yaml:6: filters[0]: "PA_Url" is not a column of DnsEvents`},
-		{"unknown table", "table: DnsEvents|table: MyApp_CL", `t.yaml:4: table: no schema for table "MyApp_CL" (known: `},
+		{"unknown table", "table: DnsEvents|table: MyApp_CL", `t.yaml:4: table: no schema for table "MyApp_CL" (timap rules tables lists the known ones); declare the columns of a custom table under columns:`},
+		{"table in another case", "table: DnsEvents|table: dnsevents", `t.yaml:4: table: no schema for table "dnsevents" (did you mean "DnsEvents"?)`},
 		{"unknown second table", "table: DnsEvents|table: DnsEvents\ntables: [Dns_CL]", `t.yaml:5: tables[0]: no schema for table "Dns_CL"`},
 		{"bad column type", "table: DnsEvents|table: DnsEvents\ncolumns: {Extra: text}", `t.yaml:5: columns.Extra: type "text" is not one of`},
 		{"custom table typo", "table: DnsEvents|table: My_CL\ncolumns: {Name: string, SubType: string, ClientIP: string}", `"Computer" is not a column of My_CL`},

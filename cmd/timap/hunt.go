@@ -54,5 +54,21 @@ func runHunt(args []string, stdout, stderr io.Writer) int {
 	if f == nil {
 		return code
 	}
+	if len(f.ruleFiles) > 0 {
+		// Only an edited copy of the hunt itself (same id) makes sense here.
+		extra, err := rules.Load(f.ruleFiles...)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				fmt.Fprintf(stderr, "timap hunt: rules: %s\n", cleanMax(e.Error(), maxRuleError))
+			}
+			return 1
+		}
+		if len(extra) != 1 || extra[0].ID != hunt.ID {
+			fmt.Fprintf(stderr, "timap hunt: --rules takes one edited copy of the hunt (id %s); use timap match to run other rules\n", hunt.ID)
+			return 2
+		}
+		fmt.Fprintf(stderr, "rules: %s replaces built-in hunt %s\n", clean(extra[0].SourceFile), clean(strings.TrimSpace(ruleNumber(hunt)+" "+hunt.Name)))
+		hunt = extra[0]
+	}
 	return matchWith(f, []*engine.Rule{hunt}, stdout, stderr)
 }

@@ -134,18 +134,18 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 	}
 	ruleSet, err := rules.Builtin()
 	if err == nil && len(f.ruleFiles) > 0 {
-		var extra []*engine.Rule
+		extra, lerr := rules.Load(f.ruleFiles...)
 		var replaced []rules.Override
-		if extra, err = rules.Load(f.ruleFiles...); err == nil {
-			ruleSet, replaced, err = rules.WithOverrides(ruleSet, extra)
-		}
+		var derr error
+		ruleSet, replaced, derr = rules.WithOverrides(ruleSet, extra)
+		err = errors.Join(lerr, derr)
 		for _, o := range replaced {
 			fmt.Fprintf(stderr, "rules: %s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(strings.TrimSpace(ruleNumber(o.Builtin)+" "+o.Builtin.Name)))
 		}
 	}
 	if err != nil {
 		for _, e := range unjoin(err) {
-			fmt.Fprintf(stderr, "timap match: rules: %s\n", clean(e.Error()))
+			fmt.Fprintf(stderr, "timap match: rules: %s\n", cleanMax(e.Error(), maxRuleError))
 		}
 		return 1
 	}

@@ -272,6 +272,10 @@ func TestRulesCommands(t *testing.T) {
 		t.Errorf("rules explain: %d\n%s", code, out.String())
 	}
 	out.Reset()
+	if code := run([]string{"rules", "explain", "h3"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "H3 18f7de84-de55-4983-aca3-a18bc846b4e0 — TI Map File Entity to Syslog Event") {
+		t.Errorf("rules explain h3: %d\n%s", code, out.String())
+	}
+	out.Reset()
 	if code := run([]string{"rules", "tables"}, &out, &errb); code != 0 || strings.Count(out.String(), "\n") != 31 ||
 		!strings.Contains(out.String(), "DnsEvents                              27 columns") {
 		t.Errorf("rules tables: %d\n%s", code, out.String())
@@ -314,11 +318,17 @@ func TestMatchSchemaFindings(t *testing.T) {
 	if strings.Contains(summary, "hint:") {
 		t.Errorf("hint for 4 unknown columns:\n%s", summary)
 	}
-	// A CSV of another table without a Type column: a hint.
+	// A CSV of another table without a Type column: a hint; also for a
+	// narrow DnsEvents export (3 of 5 columns unknown to CommonSecurityLog).
+	dns := filepath.Join(t.TempDir(), "dns.csv")
+	os.WriteFile(dns, []byte("TimeGenerated,SubType,Name,Computer,ClientIP\n2026-11-30T09:00:00Z,LookupQuery,higan.org,dc1,10.0.0.5\n"), 0o600)
+	if _, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", dns); !strings.Contains(summary, "hint: 3 of the 5 columns are not in CommonSecurityLog's schema") {
+		t.Errorf("no hint for the narrow export:\n%s", summary)
+	}
 	um := filepath.Join(t.TempDir(), "umbrella.csv")
 	os.WriteFile(um, []byte("Timestamp,Policy,Domain,A1,A2,A3\n2019-09-12T20:00:00Z,x,avsvmcloud.com,1,2,3\n"), 0o600)
 	if _, summary := runMatchCLI(t, "--indicators", "testdata/indicators.json", "--events", um); !strings.Contains(summary,
-		"hint: 6 columns are not in CommonSecurityLog's schema: if these rows are of another table, give it with --table or a Type column") {
+		"hint: 6 of the 6 columns are not in CommonSecurityLog's schema: if these rows are of another table, give it with --table or a Type column") {
 		t.Errorf("no hint:\n%s", summary)
 	}
 

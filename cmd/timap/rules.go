@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -16,7 +17,7 @@ import (
 const rulesUsage = `usage:
   timap rules list                 the built-in rules: id, table, name, what they look up
   timap rules validate PATH...     check rule files or directories (file:line: field: why)
-  timap rules explain ID|NAME      what a built-in rule reads, matches and emits, and how it differs from Sentinel
+  timap rules explain R01|H3|ID|NAME  what a built-in rule or hunt reads, matches and emits, and how it differs from Sentinel
   timap rules tables [TABLE]       the table schemas: every table with its column count, or one table's columns and types`
 
 func runRules(args []string, stdout, stderr io.Writer) int {
@@ -67,6 +68,9 @@ func rulesList(stdout, stderr io.Writer) int {
 	return 0
 }
 
+// maxRuleError is the longest rule-file error shown.
+const maxRuleError = 4 << 10
+
 // rulesTables lists the built-in table schemas, or one table's columns:
 // what rule files may name and how NDJSON/CSV rows are typed.
 func rulesTables(args []string, stdout, stderr io.Writer) int {
@@ -107,22 +111,19 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: timap rules validate PATH...")
 		return 2
 	}
+	// Every file's first error, then the rules that loaded as match will
+	// run them: with the built-in rules, a file's rule replacing the
+	// built-in rule of its id.
 	rs, err := rules.Load(paths...)
-	var replaced []rules.Override
-	if err == nil {
-		// As match will run them: with the built-in rules, a file's rule
-		// replacing the built-in rule of its id.
-		builtin, berr := rules.Builtin()
-		if err = berr; err == nil {
-			_, replaced, err = rules.WithOverrides(builtin, rs)
-		}
-	}
+	builtin, berr := rules.Builtin()
+	_, replaced, derr := rules.WithOverrides(builtin, rs)
+	err = errors.Join(err, berr, derr)
 	if err == nil {
 		_, err = engine.NewExecutor(engine.NewStore(engine.StoreOptions{}), rs, engine.ExecutorOptions{})
 	}
 	if err != nil {
 		for _, e := range unjoin(err) {
-			fmt.Fprintln(stderr, clean(e.Error()))
+			fmt.Fprintln(stderr, cleanMax(e.Error(), maxRuleError))
 		}
 		return 1
 	}
@@ -153,11 +154,16 @@ func rulesExplain(key string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "timap rules: %v\n", err)
 		return 1
 	}
-	if r := findRule(rs, key); r != nil {
+	hunts, err := rules.Hunts()
+	if err != nil {
+		fmt.Fprintf(stderr, "timap rules: %v\n", err)
+		return 1
+	}
+	if r := findRule(slices.Concat(rs, hunts), key); r != nil {
 		explain(stdout, r)
 		return 0
 	}
-	fmt.Fprintf(stderr, "timap rules explain: no built-in rule %q (timap rules list shows them)\n", key)
+	fmt.Fprintf(stderr, "timap rules explain: no built-in rule or hunt %q (timap rules list and timap hunt list show them)\n", key)
 	return 1
 }
 

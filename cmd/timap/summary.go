@@ -83,7 +83,7 @@ func printColumnIssues(w io.Writer, rep *tabular.Report, examples int) {
 	if n := rep.Total() - shown; n > 0 {
 		fmt.Fprintf(w, "    … and %d more (--verbose lists every kind)\n", n)
 	}
-	// Many unknown columns: most likely rows of another table, read as
+	// Most columns unknown: most likely rows of another table, read as
 	// --table because they name none.
 	unknown := map[string]int{}
 	for _, is := range issues {
@@ -92,8 +92,8 @@ func printColumnIssues(w io.Writer, rep *tabular.Report, examples int) {
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(unknown)) {
-		if unknown[t] >= 5 {
-			fmt.Fprintf(w, "  hint: %d columns are not in %s's schema: if these rows are of another table, give it with --table or a Type column\n", unknown[t], t)
+		if unknown[t] >= 3 && 2*unknown[t] >= rep.Columns(t) {
+			fmt.Fprintf(w, "  hint: %d of the %d columns are not in %s's schema: if these rows are of another table, give it with --table or a Type column\n", unknown[t], rep.Columns(t), t)
 		}
 	}
 }
@@ -137,10 +137,14 @@ const maxShownMessage = 400
 // clean makes a message safe for a terminal: control characters and
 // invalid UTF-8 from hostile input (feed lines, STIX ids, file names) are
 // escaped, and long messages are cut.
-func clean(msg string) string {
+func clean(msg string) string { return cleanMax(msg, maxShownMessage) }
+
+// cleanMax is clean with its own length limit (rule-file errors are read
+// whole: their hint comes last).
+func cleanMax(msg string, limit int) string {
 	var b strings.Builder
 	for i, r := range msg {
-		if b.Len() > maxShownMessage {
+		if b.Len() > limit {
 			fmt.Fprintf(&b, "… (%d bytes)", len(msg))
 			break
 		}

@@ -129,6 +129,9 @@ func (r *EventReader) Next(ev *engine.Event, need func(table string) engine.Colu
 		if err != nil && err != io.EOF {
 			var le *tabular.Error
 			if errors.As(err, &le) {
+				if le.Line > 0 {
+					r.line = le.Line // a malformed record: where the parser found it
+				}
 				return &LineError{r.path, r.line, err}
 			}
 		}

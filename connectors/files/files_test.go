@@ -140,3 +140,20 @@ func BenchmarkLoadShared(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 }
+
+// TestCSVBadRecordLine: a malformed CSV record is reported at its own line,
+// not at the previous good row's.
+func TestCSVBadRecordLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rag.csv")
+	os.WriteFile(path, []byte("SourceIP,DestinationIP\n10.0.0.5,203.0.113.9\n10.0.0.6,198.51.100.1\n10.0.0.7\n10.0.0.8,203.0.113.9\n"), 0o600)
+	rows, bad := readAll(t, path, "CommonSecurityLog")
+	if len(rows) != 3 || len(bad) != 1 {
+		t.Fatalf("%d rows, bad %v", len(rows), bad)
+	}
+	if le := (*LineError)(nil); !errors.As(bad[0], &le) || le.Line != 4 {
+		t.Errorf("bad record at %v, want line 4", bad[0])
+	}
+	if rows[2].offset != 5 {
+		t.Errorf("row after the bad one at line %d, want 5", rows[2].offset)
+	}
+}

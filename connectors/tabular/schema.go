@@ -118,9 +118,38 @@ type issueKey struct {
 // zero Report is ready to use; it is safe for concurrent use (readers
 // share one, a summary reads it while they run).
 type Report struct {
-	mu     sync.Mutex
-	issues map[issueKey]*Issue
-	total  int64
+	mu      sync.Mutex
+	issues  map[issueKey]*Issue
+	total   int64
+	columns map[string]map[string]struct{} // distinct columns seen per typed table
+}
+
+// sawColumn records a column name of a table's rows.
+func (r *Report) sawColumn(table, column string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.columns == nil {
+		r.columns = map[string]map[string]struct{}{}
+	}
+	cols := r.columns[table]
+	if cols == nil {
+		if len(r.columns) >= maxIssues {
+			return
+		}
+		cols = map[string]struct{}{}
+		r.columns[strings.Clone(table)] = cols
+	}
+	if len(cols) < maxCachedColumns {
+		cols[column] = struct{}{}
+	}
+}
+
+// Columns is the number of distinct column names seen in rows of a table
+// that has a schema (the schema's spelling for known ones).
+func (r *Report) Columns(table string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.columns[table])
 }
 
 // Total is the number of findings counted (a row can have several).
@@ -226,10 +255,11 @@ func (s *Schema) table(name string) *tableColumns {
 	return tc
 }
 
-// resolve returns the column an exported name stands for.
-func (tc *tableColumns) resolve(name string) column {
+// resolve returns the column an exported name stands for, and whether the
+// name is new to this cache.
+func (tc *tableColumns) resolve(name string) (column, bool) {
 	if c, ok := tc.cols[name]; ok {
-		return c
+		return c, false
 	}
 	// The name may point into a line the caller reuses (Decoder.Alias):
 	// what is cached must own its strings.
@@ -246,7 +276,7 @@ func (tc *tableColumns) resolve(name string) column {
 	if len(tc.cols) < maxCachedColumns {
 		tc.cols[name] = c
 	}
-	return c
+	return c, true
 }
 
 // note counts a finding.
@@ -297,7 +327,10 @@ func (r *row) column(name string) column {
 	if r.tc == nil {
 		return column{name: name}
 	}
-	c := r.tc.resolve(name)
+	c, fresh := r.tc.resolve(name)
+	if fresh && r.s.Report != nil {
+		r.s.Report.sawColumn(r.table, c.name)
+	}
 	if c.issue != 0 {
 		r.s.note(c.issue, r.table, name, c.name, "", r.origin, r.line)
 	}

@@ -70,6 +70,7 @@ type Rule struct {
 	// spec "Consolidated quirks" timap fixes).
 	Notes         []string
 	SourceFile    string // the rule file it was loaded from, for messages
+	SourceLine    int    // the line of its id in SourceFile; 0 when unknown
 	SentinelFile  string
 	SentinelDedup []string
 	Quirks        []string

@@ -19,12 +19,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-	"weak"
 
 	"go.yaml.in/yaml/v3"
 
@@ -251,36 +248,9 @@ func CheckDuplicates(rs []*engine.Rule) error {
 	return errors.Join(errs...)
 }
 
-// idLines holds the line of the id key of each rule Parse returned, for
-// CheckDuplicates (engine.Rule has no room for it). The keys are weak: an
-// entry goes when its rule is collected.
-var idLines = struct {
-	sync.Mutex
-	m map[weak.Pointer[engine.Rule]]int
-}{m: map[weak.Pointer[engine.Rule]]int{}}
-
-func setIDLine(r *engine.Rule, line int) {
-	wp := weak.Make(r)
-	idLines.Lock()
-	idLines.m[wp] = line
-	idLines.Unlock()
-	runtime.AddCleanup(r, func(wp weak.Pointer[engine.Rule]) {
-		idLines.Lock()
-		delete(idLines.m, wp)
-		idLines.Unlock()
-	}, wp)
-}
-
 // idLine is the line of r's id key; 1 (the file as a whole) for a rule
 // Parse did not make.
-func idLine(r *engine.Rule) int {
-	idLines.Lock()
-	defer idLines.Unlock()
-	if l, ok := idLines.m[weak.Make(r)]; ok {
-		return l
-	}
-	return 1
-}
+func idLine(r *engine.Rule) int { return max(r.SourceLine, 1) }
 
 func loadFS(fsys fs.FS, dir string) ([]*engine.Rule, error) {
 	entries, err := fs.ReadDir(fsys, dir)
@@ -519,7 +489,7 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	if err := checkColumns(name, &root, &f, r); err != nil {
 		return nil, err
 	}
-	setIDLine(r, at("id"))
+	r.SourceLine = at("id")
 	return r, nil
 }
 

@@ -91,7 +91,11 @@ func joinsOf(rules []*engine.Rule) map[string]joinInfo {
 		if !slices.Contains(ji.partners, r.Join.Table) {
 			ji.partners = append(ji.partners, r.Join.Table)
 		}
-		ji.window = max(ji.window, r.Join.Window, time.Hour) // Window 0 means 1 h
+		w := r.Join.Window
+		if w <= 0 {
+			w = time.Hour // the engine's default
+		}
+		ji.window = max(ji.window, w)
 		out[r.Table] = ji
 	}
 	return out

@@ -95,6 +95,10 @@ func main() {
 	}
 	if *dump {
 		for _, name := range slices.Sorted(mapKeys(tables)) {
+			if v := tables[name].Views; v != "" {
+				b, _ := sqlFiles.ReadFile(v)
+				fmt.Printf("%s\n", b)
+			}
 			fmt.Printf("-- %s\n%s;\n\n", tables[name].Name, matchQuery(rs, name, *window))
 		}
 		return
@@ -178,11 +182,31 @@ func run(rs []rule, indPath string, tbls []string, now time.Time, grace, window 
 		}
 		t := Table{Table: tables[name].Name, Path: path}
 		start := time.Now()
-		if _, err := db.Exec(ingestQuery(name, path)); err != nil {
-			return nil, fmt.Errorf("duckdb: %s: %w", path, err)
+		for _, q := range ingestQueries(name, path) {
+			if _, err := db.Exec(q); err != nil {
+				return nil, fmt.Errorf("duckdb: %s: %w\n%s", path, err, q)
+			}
+		}
+		var views []string
+		if v := tables[name].Views; v != "" {
+			b, _ := sqlFiles.ReadFile(v)
+			for _, q := range statements(string(b)) {
+				if _, err := db.Exec(q); err != nil {
+					return nil, fmt.Errorf("duckdb: %s: %w", v, err)
+				}
+				if _, after, ok := strings.Cut(q, "CREATE TEMP VIEW "); ok {
+					views = append(views, strings.Fields(after)[0])
+				}
+			}
 		}
 		t.IngestSeconds = time.Since(start).Seconds()
-		db.QueryRow("SELECT count(*) FROM " + name).Scan(&t.Rows)
+		for _, tn := range []string{name, tables[name].Partner} {
+			var n int64
+			if tn != "" {
+				db.QueryRow("SELECT count(*) FROM " + tn).Scan(&n)
+			}
+			t.Rows += n // every row read, partner rows included, as timap counts them
+		}
 		if profile {
 			for _, r := range rs {
 				if r.Table == name {
@@ -223,8 +247,18 @@ func run(rs []rule, indPath string, tbls []string, now time.Time, grace, window 
 		t.RowsPerSec = float64(t.Rows) / (t.IngestSeconds + t.QuerySeconds)
 		res.Alerts += t.Alerts
 		res.Tables = append(res.Tables, t)
-		if _, err := db.Exec("DROP TABLE " + name); err != nil {
-			return nil, err
+		for _, v := range views {
+			if _, err := db.Exec("DROP VIEW " + v); err != nil {
+				return nil, err
+			}
+		}
+		for _, tn := range []string{name, tables[name].Partner} {
+			if tn == "" {
+				continue
+			}
+			if _, err := db.Exec("DROP TABLE " + tn); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return res, nil

@@ -47,6 +47,23 @@ func TestNormalisersMatchEngine(t *testing.T) {
 	}
 }
 
+// TestHasTerm compares has_term with the engine's !has filter of R05 and
+// R37 (DeliveryAction !has Blocked).
+func TestHasTerm(t *testing.T) {
+	db := openTest(t)
+	f := engine.Filter{Column: "DeliveryAction", Op: engine.OpHas, Values: []string{"Blocked"}}
+	for _, s := range []string{"Blocked", "blocked", "BLOCKED", "Replaced/Blocked", "NotBlocked", "Blocked2", "Blocked_x", "Blocked-x",
+		"éBlocked", "Blockedé", "Delivered", "", "Block", "x blocked y"} {
+		var got bool
+		if err := db.QueryRow("SELECT has_term(?, 'blocked')", s).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := f.Holds(s); got != want {
+			t.Errorf("has_term(%q) = %v, engine has = %v", s, got, want)
+		}
+	}
+}
+
 // TestFirstIPv4 compares first_ipv4 with R27's Message extractor.
 func TestFirstIPv4(t *testing.T) {
 	db := openTest(t)

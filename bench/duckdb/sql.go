@@ -18,14 +18,25 @@ var sqlFiles embed.FS
 type tableSpec struct {
 	Name    string
 	Columns []string
+	// Partner is the SQL name of the table the rules join, whose rows come
+	// in the same file (a Type key tells them apart); Views the SQL file
+	// of the views over both the rules read, run once both are loaded.
+	Partner, Views string
 }
 
 // tables are the event tables by their SQL name.
 var tables = map[string]tableSpec{
-	"csl": {"CommonSecurityLog", []string{"DeviceVendor", "DeviceEventClassID", "ApplicationProtocol", "RequestURL",
+	"csl": {Name: "CommonSecurityLog", Columns: []string{"DeviceVendor", "DeviceEventClassID", "ApplicationProtocol", "RequestURL",
 		"AdditionalExtensions", "SourceIP", "DestinationIP", "Message", "FileHash", "DestinationUserID"}},
-	"dns":   {"DnsEvents", []string{"SubType", "Name", "IPAddresses"}},
-	"email": {"EmailUrlInfo", []string{"Url", "UrlDomain"}},
+	"dns":   {Name: "DnsEvents", Columns: []string{"SubType", "Name", "IPAddresses"}},
+	"email": {Name: "EmailUrlInfo", Columns: []string{"Url", "UrlDomain", "NetworkMessageId"}, Partner: "mail", Views: "sql/delivered.sql"},
+}
+
+// partners are the join tables by their SQL name: R05 and R37 join
+// EmailUrlInfo with EmailEvents on NetworkMessageId (macros.sql,
+// delivered.sql).
+var partners = map[string]tableSpec{
+	"mail": {Name: "EmailEvents", Columns: []string{"NetworkMessageId", "DeliveryAction"}},
 }
 
 // rule is one rule file of sql/: its candidate query (rid, t, v) and what
@@ -43,7 +54,7 @@ func loadRules() ([]rule, error) {
 	}
 	var rs []rule
 	for _, n := range names {
-		if n == "sql/macros.sql" || n == "sql/indicators.sql" {
+		if n == "sql/macros.sql" || n == "sql/indicators.sql" || n == "sql/delivered.sql" {
 			continue
 		}
 		b, err := sqlFiles.ReadFile(n)
@@ -198,19 +209,37 @@ func liveMacro(now time.Time, grace time.Duration) string {
 	return fmt.Sprintf("CREATE MACRO live(exp, t) AS exp IS NULL OR (t < exp AND %d < exp + %d);", now.UnixMicro(), grace.Microseconds())
 }
 
-// ingestQuery loads one NDJSON event file into table name: a row id, the
+// ingestQueries load one NDJSON event file into table name: a row id, the
 // time in Unix microseconds and the columns the rules read. Rows of other
-// tables (a Type key) are left out, as timap routes them elsewhere.
-func ingestQuery(name, path string) string {
+// tables (a Type key) are left out, as timap routes them elsewhere, except
+// the rows of the table's join partner, which go to that table: the file
+// is read once.
+func ingestQueries(name, path string) []string {
 	spec := tables[name]
+	specs := []tableSpec{spec}
+	names := []string{name}
+	if spec.Partner != "" {
+		specs, names = append(specs, partners[spec.Partner]), append(names, spec.Partner)
+	}
+	var all []string
+	for _, sp := range specs {
+		for _, c := range sp.Columns {
+			if !slices.Contains(all, c) {
+				all = append(all, c)
+			}
+		}
+	}
 	cols := []string{"TimeGenerated: 'VARCHAR'", "Type: 'VARCHAR'"}
-	for _, c := range spec.Columns {
+	for _, c := range all {
 		cols = append(cols, c+": 'VARCHAR'")
 	}
-	return fmt.Sprintf(`CREATE TABLE %s AS
-SELECT row_number() OVER () AS rid, epoch_us(CAST(TimeGenerated AS TIMESTAMP)) AS t, %s
-FROM read_ndjson(%s, columns = {%s}, maximum_object_size = 16777216)
-WHERE coalesce(Type, '%s') = '%s'`, name, strings.Join(spec.Columns, ", "), quote(path), strings.Join(cols, ", "), spec.Name, spec.Name)
+	qs := []string{fmt.Sprintf(`CREATE TEMP TABLE staged AS
+SELECT row_number() OVER () AS rid, epoch_us(CAST(TimeGenerated AS TIMESTAMP)) AS t, coalesce(Type, %s) AS typ, %s
+FROM read_ndjson(%s, columns = {%s}, maximum_object_size = 16777216)`, quote(spec.Name), strings.Join(all, ", "), quote(path), strings.Join(cols, ", "))}
+	for i, sp := range specs {
+		qs = append(qs, fmt.Sprintf("CREATE TABLE %s AS SELECT rid, t, %s FROM staged WHERE typ = %s", names[i], strings.Join(sp.Columns, ", "), quote(sp.Name)))
+	}
+	return append(qs, "DROP TABLE staged")
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -2,9 +2,13 @@ package harness
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"timap/rules"
 )
 
 // markdown renders the report as README.md of the results folder.
@@ -17,8 +21,16 @@ func (r *Report) markdown() string {
 		r.Command, r.Started.Format(time.RFC3339), r.Seconds)
 	fmt.Fprintf(&b, "**Machine:** %d × %s, %s memory, %s/%s, %s, Linux %s.\n\n", n, m.Model, size(float64(m.MemBytes)), m.OS, m.Arch, m.GoVersion, m.Kernel)
 	c := r.Config
-	fmt.Fprintf(&b, "**Workload:** seed %d; %d CommonSecurityLog rows (the same rows as CEF and as NDJSON), %d DnsEvents and %d EmailUrlInfo rows (NDJSON); %.1f%% of rows carry an indicator value; clock %s, expiry grace %s, window %s; %d indicator updates in batches of %d.",
-		c.Seed, c.Events, max(c.Events/2, 1), max(c.Events/2, 1), 100*c.HitRate, c.Now.Format(time.RFC3339), c.Grace, c.Window, c.Updates, c.UpdateBatch)
+	mails := ""
+	if len(r.Scales) > 0 {
+		for _, ef := range r.Scales[0].Workload.Events {
+			if n, ok := ef.Partners["EmailEvents"]; ok {
+				mails = fmt.Sprintf(" with the %d EmailEvents rows of their mails in the same file", n)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "**Workload:** seed %d; %d CommonSecurityLog rows (the same rows as CEF and as NDJSON), %d DnsEvents and %d EmailUrlInfo rows%s (NDJSON); %.1f%% of rows carry an indicator value; clock %s, expiry grace %s, window %s; %d indicator updates in batches of %d.",
+		c.Seed, c.Events, max(c.Events/2, 1), max(c.Events/2, 1), mails, 100*c.HitRate, c.Now.Format(time.RFC3339), c.Grace, c.Window, c.Updates, c.UpdateBatch)
 	if len(r.Scales) > 0 {
 		fmt.Fprintf(&b, " Material: %s.", r.Scales[0].Workload.Source)
 	}
@@ -42,7 +54,7 @@ func (r *Report) markdown() string {
 		for _, ru := range r.Unmeasured {
 			names = append(names, ru.Name)
 		}
-		b.WriteString(" Built-in rules on these tables left out, as the SQL baseline has no SQL for them yet: " + strings.Join(names, ", ") + ".")
+		b.WriteString(" Built-in rules on these tables left out of both, as the SQL baseline has no SQL for them: " + strings.Join(names, ", ") + ".")
 	}
 	b.WriteString("\n\n## Throughput\n\n")
 	b.WriteString(r.headline())
@@ -175,14 +187,23 @@ func (r *Report) agreementSection(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
-// short names a rule by its Sentinel number where timap ships it.
-func short(id string) string {
-	names := map[string]string{
-		"66c81ae2-1f89-4433-be00-2fbbd9ba5ebe": "R27", "dd0a6029-ecef-4507-89c4-fc355ac52111": "R01",
-		"ec21493c-2684-4acd-9bc2-696dbad72426": "R07", "106813db-679e-4382-a51b-1bfc463befc3": "R39",
-		"5d33fc63-b83b-4913-b95e-94d13f0d379f": "R17", "ffcd575b-3d54-482a-a6d8-d0de13b6ac63": "R13",
+// shortNames maps the id of a built-in rule to its catalogue number, the
+// start of its file name (sentinel/R27-….yaml → R27).
+var shortNames = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	rs, _ := rules.Builtin()
+	for _, r := range rs {
+		if n, _, ok := strings.Cut(path.Base(r.SourceFile), "-"); ok {
+			m[r.ID] = n
+		}
 	}
-	if n, ok := names[id]; ok {
+	return m
+})
+
+// short names a rule in the report: R27 for a built-in rule, B01 for
+// bench-B01-….
+func short(id string) string {
+	if n, ok := shortNames()[id]; ok {
 		return n
 	}
 	if rest, ok := strings.CutPrefix(id, "bench-"); ok {

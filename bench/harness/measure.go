@@ -92,15 +92,16 @@ type RuleInfo struct {
 	ID, Name, Table, From string
 }
 
-// benchTables are the tables the workloads have rows of.
-var benchTables = []string{"CommonSecurityLog", "DnsEvents", "EmailUrlInfo"}
+// benchTables are the tables the workloads have rows of (EmailEvents only
+// as the join partner of EmailUrlInfo).
+var benchTables = []string{"CommonSecurityLog", "DnsEvents", "EmailUrlInfo", "EmailEvents"}
 
 // loadRules returns the rules the harness runs: the built-in rules the SQL
 // baseline implements (the "-- rule:" headers of bench/duckdb/sql/*.sql)
-// and the harness's own rules for DnsEvents and EmailUrlInfo (bench/rules),
-// so that both engines run the same rules and their alerts can be compared
-// exactly. It also returns the built-in rules on the benchmarked tables
-// that are left out because the baseline has no SQL for them yet.
+// and the harness's own rules in bench/rules, if any, so that both engines
+// run the same rules and their alerts can be compared exactly. It also
+// returns the built-in rules on the benchmarked tables that are left out
+// because the baseline has no SQL for them.
 func loadRules(cfg *Config) (run []*engine.Rule, measured, left []RuleInfo, err error) {
 	covered, err := sqlRuleIDs(filepath.Join(cfg.Root, "bench", "duckdb", "sql"))
 	if err != nil {
@@ -110,9 +111,11 @@ func loadRules(cfg *Config) (run []*engine.Rule, measured, left []RuleInfo, err 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	own, err := rules.Load(filepath.Join(cfg.Root, "bench", "rules"))
-	if err != nil {
-		return nil, nil, nil, err
+	var own []*engine.Rule
+	if dir := filepath.Join(cfg.Root, "bench", "rules"); exists(dir) {
+		if own, err = rules.Load(dir); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	for _, r := range builtin {
 		info := RuleInfo{r.ID, r.Name, r.Table, "built-in"}
@@ -132,6 +135,11 @@ func loadRules(cfg *Config) (run []*engine.Rule, measured, left []RuleInfo, err 
 		return nil, nil, nil, fmt.Errorf("bench: bench/duckdb/sql has SQL for rule %s, which timap does not have", id)
 	}
 	return run, measured, left, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // sqlRuleIDs reads the rule ids of the SQL baseline's rule files.
@@ -181,7 +189,7 @@ func measure(cfg *Config, w *Workload, ui *progress) (*ScaleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &matchEnv{x: x, now: cfg.Now, window: cfg.Window, tmp: tmp, repeat: cfg.Repeat}
+	env := &matchEnv{x: x, now: cfg.Now, window: cfg.Window, tmp: tmp, repeat: cfg.Repeat, joins: joinsOf(rs)}
 	res.LoadAvgBefore = loadAvg()
 	sets := map[string]alertSet{}
 	for _, ef := range m.Events {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,6 +69,36 @@ type matchEnv struct {
 	window time.Duration
 	tmp    string // alert files
 	repeat int    // runs per timed pass, the fastest kept
+	// joins are the joins of each table's rules.
+	joins map[string]joinInfo
+}
+
+// joinInfo is what the rules of one table join: the partner tables and
+// the longest join window.
+type joinInfo struct {
+	partners []string
+	window   time.Duration
+}
+
+// joinsOf collects the joins of rules by table.
+func joinsOf(rules []*engine.Rule) map[string]joinInfo {
+	out := map[string]joinInfo{}
+	for _, r := range rules {
+		if r.Join == nil {
+			continue
+		}
+		ji := out[r.Table]
+		if !slices.Contains(ji.partners, r.Join.Table) {
+			ji.partners = append(ji.partners, r.Join.Table)
+		}
+		w := r.Join.Window
+		if w <= 0 {
+			w = time.Hour // the engine's default
+		}
+		ji.window = max(ji.window, w)
+		out[r.Table] = ji
+	}
+	return out
 }
 
 // shardResult is what one goroutine of a pass produced.
@@ -177,18 +208,52 @@ func (env *matchEnv) run(in EventFile, p pass, threads int) (RunResult, alertSet
 const latencyEvery = 16
 
 // shard runs pass p over one section.
+//
+// When the table's rules join another table whose rows the file carries
+// (EmailUrlInfo and EmailEvents), a section's rows need the partner rows
+// up to the join window before and after it: the matching passes read
+// those too and give Match only their partner rows (not counted as the
+// section's rows), so the sections' alerts add up to the single-core
+// run's. The aggregator then waits as long as the join window before
+// closing a window, since a match released by a later partner row carries
+// its own, earlier row time.
 func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shardResult) error {
 	f, err := os.Open(in.Path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(io.NewSectionReader(f, sec.off, sec.n))
+	ji := env.joins[in.Table]
+	need := env.x.Needs(in.Table)
+	if len(ji.partners) > 0 {
+		need = engine.ColumnSet{}
+		for _, t := range append([]string{in.Table}, ji.partners...) {
+			for c := range env.x.Needs(t) {
+				need[c] = struct{}{}
+			}
+		}
+	}
+	joined := len(ji.partners) > 0 && p >= passMatch && in.Format == "ndjson"
+	from, to := sec.off, sec.off+sec.n // the section; [from, to) grows by the join margins
+	if joined {
+		if to, err = fileSize(f); err != nil {
+			return err
+		}
+		if sec.off > 0 {
+			t0, err := lineTime(f, sec.off)
+			if err != nil {
+				return err
+			}
+			if from, err = firstLineAt(f, sec.off, t0.Add(-ji.window)); err != nil {
+				return err
+			}
+		}
+	}
+	sc := bufio.NewScanner(io.NewSectionReader(f, from, to-from))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	var ev engine.Event
 	cp := cef.Parser{Now: env.now}
 	m := env.x.NewMatcher()
-	need := env.x.Needs(in.Table)
 	res.alerts = alertSet{}
 	var readAt time.Time
 	var agg *engine.Aggregator
@@ -201,9 +266,14 @@ func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shard
 		bw := bufio.NewWriterSize(af, 64<<10)
 		defer bw.Flush()
 		enc := json.NewEncoder(bw)
-		agg = engine.NewAggregator(engine.AggregatorOptions{Window: env.window, EmitFirst: p == passLatency}, func(a *engine.Alert) error {
+		agg = engine.NewAggregator(engine.AggregatorOptions{Window: env.window, Lateness: ji.window, EmitFirst: p == passLatency}, func(a *engine.Alert) error {
 			if err := enc.Encode(a); err != nil {
 				return err
+			}
+			if _, ok := res.alerts[a.SystemAlertId]; ok && p == passFull {
+				// A batch run emits each alert once, when its window closes.
+				return fmt.Errorf("alert %s (rule %s, %s, window %s) emitted twice: a match came after its window closed",
+					a.SystemAlertId, a.RuleId, a.MatchedValue, a.StartTime.Truncate(env.window).Format(time.RFC3339))
 			}
 			res.alerts.put(a)
 			if p == passLatency {
@@ -226,11 +296,31 @@ func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shard
 		}
 	}
 	origin := filepath.Base(in.Path)
+	pos := from
+	var last time.Time // of the section's last row, when joined
 	for sc.Scan() {
 		if p == passLatency {
 			readAt = time.Now()
 		}
 		line := sc.Bytes()
+		at := pos
+		pos += int64(len(line)) + 1
+		if joined && (at < sec.off || at >= sec.off+sec.n) {
+			// A margin row: only partner rows, and after the section only
+			// up to the join window past its last row.
+			ev.Reset(in.Table)
+			if err := tabular.DecodeJSON(line, &ev, need); err != nil {
+				continue // counted as bad by the section that owns it
+			}
+			if at >= sec.off+sec.n && ev.TimeGenerated.After(last.Add(ji.window)) {
+				break
+			}
+			if ev.Table != in.Table {
+				ev.Origin, ev.Offset = origin, 0
+				m.Match(&ev, env.now, emit)
+			}
+			continue
+		}
 		res.events++
 		res.bytes += int64(len(line)) + 1
 		if p == passSplit {
@@ -247,6 +337,7 @@ func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shard
 			res.bad++
 			continue
 		}
+		last = ev.TimeGenerated
 		ev.Origin, ev.Offset = origin, res.events
 		if p == passDecode {
 			continue
@@ -262,8 +353,81 @@ func (env *matchEnv) shard(in EventFile, sec section, p pass, id int, res *shard
 	if err := sc.Err(); err != nil {
 		return err
 	}
+	if res.err != nil {
+		return res.err
+	}
 	if agg != nil {
 		return agg.Flush()
 	}
 	return nil
+}
+
+func fileSize(f *os.File) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// lineTime is the TimeGenerated of the NDJSON line starting at off.
+func lineTime(f *os.File, off int64) (time.Time, error) {
+	sc := bufio.NewScanner(io.NewSectionReader(f, off, 1<<62))
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	if !sc.Scan() {
+		return time.Time{}, fmt.Errorf("bench: %s: no line at offset %d", f.Name(), off)
+	}
+	var ev engine.Event
+	err := tabular.DecodeJSON(sc.Bytes(), &ev, engine.ColumnSet{})
+	return ev.TimeGenerated, err
+}
+
+// firstLineAt returns the start of the first line before limit (a line
+// start) whose time is at least t, limit when there is none, by bisection
+// over byte offsets: the file is in time order.
+func firstLineAt(f *os.File, limit int64, t time.Time) (int64, error) {
+	lo, hi := int64(0), limit
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		s, err := lineAfter(f, mid)
+		if err != nil {
+			return 0, err
+		}
+		ok := s >= limit
+		if !ok {
+			lt, err := lineTime(f, s)
+			if err != nil {
+				return 0, err
+			}
+			ok = !lt.Before(t)
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lineAfter(f, lo)
+}
+
+// lineAfter returns the first line start at or after off (the file size
+// when there is none).
+func lineAfter(f *os.File, off int64) (int64, error) {
+	if off == 0 {
+		return 0, nil
+	}
+	buf := make([]byte, 4096)
+	for p := off - 1; ; {
+		n, err := f.ReadAt(buf, p)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return p + int64(i) + 1, nil
+		}
+		p += int64(n)
+		if err == io.EOF {
+			return p, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 // genVersion changes whenever generation changes, so cached workloads of
 // an older generator are not reused.
-const genVersion = 2
+const genVersion = 3
 
 // Params are what a cached workload depends on; their hash names its
 // folder under the cache.
@@ -34,11 +34,14 @@ type Params struct {
 	Updates int
 }
 
-// EventFile is one generated event file.
+// EventFile is one generated event file: rows of Table and, in time order
+// among them, Partners rows of the tables Table's rules join (a Type key
+// names each row's table). Rows counts every line.
 type EventFile struct {
 	Table, Format, Path string
 	Rows, Hits          int
 	Bytes               int64
+	Partners            map[string]int `json:",omitempty"`
 }
 
 // Manifest describes a generated workload; it is written last, so a
@@ -178,7 +181,8 @@ func (cfg *Config) writeEvents(dir string, pools *workload.Pools, real []string,
 		{Table: "CommonSecurityLog", Format: "cef", Path: filepath.Join(dir, "events", "CommonSecurityLog.cef"), Rows: cfg.Events},
 		{Table: "CommonSecurityLog", Format: "ndjson", Path: filepath.Join(dir, "events", "CommonSecurityLog.ndjson"), Rows: cfg.Events},
 		{Table: "DnsEvents", Format: "ndjson", Path: filepath.Join(dir, "events", "DnsEvents.ndjson"), Rows: half},
-		{Table: "EmailUrlInfo", Format: "ndjson", Path: filepath.Join(dir, "events", "EmailUrlInfo.ndjson"), Rows: half},
+		// The mails of the links: R05 and R37 join EmailEvents.
+		{Table: "EmailUrlInfo", Format: "ndjson", Path: filepath.Join(dir, "events", "EmailUrlInfo+EmailEvents.ndjson"), Rows: 2 * half},
 	}
 	create := func(i int) (*os.File, io.Writer, error) {
 		f, err := os.Create(files[i].Path)
@@ -206,7 +210,12 @@ func (cfg *Config) writeEvents(dir string, pools *workload.Pools, real []string,
 	if err != nil {
 		return nil, fmt.Errorf("bench: CommonSecurityLog: %w", err)
 	}
-	gens := []func(io.Writer, *workload.Pools, workload.Config) (int, error){workload.GenerateDNS, workload.GenerateEmailURL}
+	gens := []func(io.Writer, *workload.Pools, workload.Config) (int, error){workload.GenerateDNS,
+		func(w io.Writer, p *workload.Pools, c workload.Config) (int, error) {
+			hits, mails, err := workload.GenerateEmail(w, p, c)
+			files[3].Rows, files[3].Partners = half+mails, map[string]int{"EmailEvents": mails}
+			return hits, err
+		}}
 	for i, gen := range gens {
 		f, w, err := create(2 + i)
 		if err != nil {

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bufio"
+	"container/heap"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -137,9 +138,10 @@ func (rw *rowWriter) row(table string, t time.Time, kv ...string) {
 // GenerateDNS writes cfg.N DnsEvents rows (NDJSON, Sentinel column names
 // Name, ClientIP, IPAddresses, SubType, QueryType, Computer), 250 ms
 // apart: queries for benign domains answered by public addresses, 5%
-// dynamic registrations (out of the rules' scope), and at cfg.HitRate a
-// query for a bad domain (in any case, sometimes with a trailing dot) or
-// an answer list holding a bad address. It returns the number of hit rows.
+// dynamic registrations (out of R29's scope, in R03's), answer lists
+// joined by ", " and one in 20 by ",", and at cfg.HitRate a query for a
+// bad domain (in any case, sometimes with a trailing dot) or an answer
+// list holding a bad address. It returns the number of hit rows.
 func GenerateDNS(w io.Writer, pools *Pools, cfg Config) (int, error) {
 	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0xd1b54a32d192ed03))
 	g := gen{r: r, p: pools}
@@ -181,8 +183,14 @@ func GenerateDNS(w io.Writer, pools *Pools, cfg Config) (int, error) {
 				hits++
 			}
 		}
+		// DNS analytics writes ", "; other sources write "," (R29 splits
+		// on ",", Sentinel's original on ", ").
+		sep := ", "
+		if r.IntN(20) == 0 {
+			sep = ","
+		}
 		rw.row("DnsEvents", t, "Computer", fmt.Sprintf("dns-%02d.corp.example.com", r.IntN(4)), "ClientIP", g.privateIP(),
-			"SubType", sub, "Name", name, "QueryType", qtype, "IPAddresses", strings.Join(ips, ", "))
+			"SubType", sub, "Name", name, "QueryType", qtype, "IPAddresses", strings.Join(ips, sep))
 	}
 	return hits, rw.w.Flush()
 }
@@ -199,38 +207,156 @@ func (g *gen) respell(d string) string {
 	return d
 }
 
-// GenerateEmailURL writes cfg.N EmailUrlInfo rows (NDJSON, Sentinel column
-// names Url, UrlDomain, NetworkMessageId, UrlLocation), 250 ms apart: links
-// to benign domains, and at cfg.HitRate a bad URL (in another case, with a
+// JoinWindow is the join window of R05 and R37 (EmailUrlInfo joined with
+// EmailEvents on NetworkMessageId): the mail rows are placed around it.
+const JoinWindow = time.Hour
+
+// maxShift is the furthest a mail's EmailEvents rows lie from its first
+// link; rows are held back this long so the file stays in time order.
+const maxShift = 3 * time.Hour
+
+// GenerateEmail writes cfg.N EmailUrlInfo rows (NDJSON, Sentinel column
+// names Url, UrlDomain, NetworkMessageId, UrlLocation), 250 ms apart, and
+// the EmailEvents rows of their mails (a Type key; NetworkMessageId,
+// SenderFromAddress, SenderFromDomain, RecipientEmailAddress, Subject,
+// DeliveryAction, DeliveryLocation, EmailDirection), all in time order in
+// one stream, as a join reads them. A mail has one to three links and one
+// EmailEvents row per recipient (one to three). Links go to benign
+// domains; at cfg.HitRate a link is a bad URL (in another case, with a
 // fragment or with the scheme's default port now and then) or a link on a
-// bad domain. It returns the number of hit rows.
-func GenerateEmailURL(w io.Writer, pools *Pools, cfg Config) (int, error) {
+// bad domain. It returns the number of hit rows and of EmailEvents rows.
+//
+// Mail rows lie within two minutes of the first link, before or after it;
+// one mail in 25 has none, one in 25 lies exactly JoinWindow away (the
+// window is inclusive) and one in 25 further (no join). DeliveryAction is
+// Delivered, Junked, Replaced or, for one mail in ten, Blocked; one
+// recipient in ten of a mail gets another action than the first.
+func GenerateEmail(w io.Writer, pools *Pools, cfg Config) (hits, mails int, err error) {
 	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x94d049bb133111eb))
 	g := gen{r: r, p: pools}
 	rw := rowWriter{w: bufio.NewWriterSize(w, 1<<20)}
-	hits := 0
+	var q rowQueue
 	locations := []string{"Body", "Body", "Body", "Attachment", "QRCode"}
-	for i := 0; i < cfg.N; i++ {
-		t := cfg.Start.Add(time.Duration(i) * 250 * time.Millisecond)
-		host := g.benignDomain()
-		url := "https://" + host + g.path()
-		if r.Float64() < cfg.HitRate {
-			switch {
-			case r.IntN(2) == 0 && len(pools.URLs) > 0:
-				url = g.respellURL(g.pick(pools.URLs))
-				if u, err := engine.AppendURL(nil, url); err == nil {
-					host = string(engine.URLHost(u))
+	for i := 0; i < cfg.N; {
+		t0 := cfg.Start.Add(time.Duration(i) * 250 * time.Millisecond)
+		// Rows earlier than anything still to come are final.
+		q.flush(&rw, t0.Add(-maxShift))
+		id := g.uuid()
+		links := min(1+r.IntN(3), cfg.N-i)
+		for j := 0; j < links; j++ {
+			host := g.benignDomain()
+			url := "https://" + host + g.path()
+			if r.Float64() < cfg.HitRate {
+				switch {
+				case r.IntN(2) == 0 && len(pools.URLs) > 0:
+					url = g.respellURL(g.pick(pools.URLs))
+					if u, err := engine.AppendURL(nil, url); err == nil {
+						host = string(engine.URLHost(u))
+					}
+					hits++
+				case len(pools.Domains) > 0:
+					host = g.respell(g.pick(pools.Domains))
+					url, hits = "http://"+strings.TrimSuffix(host, ".")+g.path(), hits+1
 				}
-				hits++
-			case len(pools.Domains) > 0:
-				host = g.respell(g.pick(pools.Domains))
-				url, hits = "http://"+strings.TrimSuffix(host, ".")+g.path(), hits+1
 			}
+			q.push("EmailUrlInfo", t0.Add(time.Duration(j)*250*time.Millisecond), "NetworkMessageId", id, "Url", url, "UrlDomain", host,
+				"UrlLocation", locations[r.IntN(len(locations))])
 		}
-		rw.row("EmailUrlInfo", t, "NetworkMessageId", g.uuid(), "Url", url, "UrlDomain", host,
-			"UrlLocation", locations[r.IntN(len(locations))])
+		mails += g.mail(&q, id, t0)
+		i += links
 	}
-	return hits, rw.w.Flush()
+	q.flush(&rw, time.Time{})
+	return hits, mails, rw.w.Flush()
+}
+
+var (
+	firstNames = []string{"amy", "bob", "carla", "dinesh", "eva", "farid", "grace", "hugo", "ines", "jun", "kofi", "lena", "mateo", "nora", "omar", "priya"}
+	lastNames  = []string{"adams", "baker", "chen", "diaz", "evans", "fischer", "garcia", "haddad", "ito", "jones", "kim", "lopez", "meyer", "nguyen", "okafor", "patel"}
+	subjects   = []string{"Invoice %d", "Re: meeting notes", "Your parcel %d is on its way", "Password expiry notice", "Q%d report", "Shared document", "Re: Re: order %d", "Weekly newsletter"}
+	actions    = []string{"Delivered", "Delivered", "Delivered", "Delivered", "Delivered", "Delivered", "Junked", "Replaced", "Delivered", "Blocked"}
+	locationOf = map[string]string{"Delivered": "Inbox/folder", "Junked": "Junk folder", "Replaced": "Inbox/folder", "Blocked": "Quarantine"}
+)
+
+// mail queues the EmailEvents rows of the mail id whose first link is at t
+// and returns how many.
+func (g *gen) mail(q *rowQueue, id string, t time.Time) int {
+	r := g.r
+	var shift time.Duration
+	switch k := r.IntN(25); k {
+	case 0:
+		return 0 // no EmailEvents row: the mail's links never match
+	case 1:
+		shift = JoinWindow
+	case 2:
+		shift = JoinWindow + time.Second + time.Duration(r.Int64N(int64(maxShift-JoinWindow-time.Second)/1e6))*time.Millisecond
+	default:
+		shift = time.Duration(r.Int64N(120_000)) * time.Millisecond
+	}
+	if r.IntN(2) == 0 {
+		shift = -shift
+	}
+	sender := g.pick(firstNames) + "@" + g.benignDomain()
+	_, senderDomain, _ := strings.Cut(sender, "@")
+	subject := g.pick(subjects)
+	if strings.Contains(subject, "%d") {
+		subject = fmt.Sprintf(subject, 1+r.IntN(9999))
+	}
+	action, n := g.pick(actions), 1+r.IntN(3)
+	dir := "Inbound"
+	if r.IntN(10) == 0 {
+		dir = "Intra-org"
+	}
+	for k := 0; k < n; k++ {
+		a := action
+		if k > 0 && r.IntN(10) == 0 {
+			a = g.pick(actions)
+		}
+		to := g.pick(firstNames) + "." + g.pick(lastNames) + "@corp.example.com"
+		q.push("EmailEvents", t.Add(shift), "NetworkMessageId", id, "SenderFromAddress", sender, "SenderFromDomain", senderDomain,
+			"RecipientEmailAddress", to, "Subject", subject, "DeliveryAction", a, "DeliveryLocation", locationOf[a], "EmailDirection", dir)
+	}
+	return n
+}
+
+// rowQueue holds rows until no earlier row can come; rows of equal time
+// keep the order they were pushed in.
+type rowQueue struct {
+	rows []queuedRow
+	seq  int
+}
+
+type queuedRow struct {
+	table string
+	t     time.Time
+	seq   int
+	kv    []string
+}
+
+func (q *rowQueue) Len() int { return len(q.rows) }
+func (q *rowQueue) Less(i, j int) bool {
+	a, b := &q.rows[i], &q.rows[j]
+	return a.t.Before(b.t) || a.t.Equal(b.t) && a.seq < b.seq
+}
+func (q *rowQueue) Swap(i, j int) { q.rows[i], q.rows[j] = q.rows[j], q.rows[i] }
+func (q *rowQueue) Push(x any)    { q.rows = append(q.rows, x.(queuedRow)) }
+func (q *rowQueue) Pop() any {
+	x := q.rows[len(q.rows)-1]
+	q.rows = q.rows[:len(q.rows)-1]
+	return x
+}
+
+func (q *rowQueue) push(table string, t time.Time, kv ...string) {
+	q.seq++
+	heap.Push(q, queuedRow{table, t, q.seq, kv})
+}
+
+// flush writes the rows earlier than before, all of them when before is
+// zero.
+func (q *rowQueue) flush(rw *rowWriter, before time.Time) {
+	for q.Len() > 0 && (before.IsZero() || q.rows[0].t.Before(before)) {
+		x := heap.Pop(q).(queuedRow)
+		rw.row(x.table, x.t, x.kv...)
+	}
 }
 
 // respellURL writes a bad URL as a mail gateway might: upper case, a

@@ -107,3 +107,9 @@ CREATE MACRO pa_url1(u, app) AS CASE
   WHEN regexp_matches(u, '^[A-Za-z][A-Za-z0-9+.\-]*://') THEN u
   WHEN lower(coalesce(app, '')) = 'ssl' THEN 'https://' || u
   ELSE 'http://' || u END;
+
+-- KQL has / engine.hasTerm: term (lower case, no regexp metacharacters)
+-- occurs in s as a whole run of letters and digits, ignoring case; bytes
+-- >= 0x80 count as letters in Go, so non-ASCII characters do here.
+CREATE MACRO has_term(s, term) AS regexp_matches(lower_ascii(coalesce(s, '')),
+  '(^|[^0-9a-z\x{80}-\x{10FFFF}])' || term || '($|[^0-9a-z\x{80}-\x{10FFFF}])');

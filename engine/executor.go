@@ -216,6 +216,21 @@ func (x *Executor) Tables() []string {
 // Rules returns the compiled rules.
 func (x *Executor) Rules() []*Rule { return x.rules }
 
+// JoinWindow is the longest join window of the rules, 0 without joins. A
+// match of a joined rule (R05, R37) is released when its partner row
+// comes, up to this much later in event time than the match itself, so
+// suppression windows must stay open that long
+// (AggregatorOptions.Lateness) or its alert is written twice.
+func (x *Executor) JoinWindow() time.Duration {
+	var w time.Duration
+	for _, r := range x.rules {
+		if r.Join != nil {
+			w = max(w, r.Join.Window)
+		}
+	}
+	return w
+}
+
 // Needs returns the columns of table that some rule reads (nil when no rule
 // reads the table). Decoders fill only these.
 func (x *Executor) Needs(table string) ColumnSet {

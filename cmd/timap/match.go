@@ -272,7 +272,7 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 	r.out = bufio.NewWriterSize(stdout, 64<<10)
 	r.enc = json.NewEncoder(r.out)
 	r.stream = slices.Contains(f.events, "-")
-	opts := engine.AggregatorOptions{Window: f.window, EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour,
+	opts := engine.AggregatorOptions{Window: f.window, Lateness: x.JoinWindow(), EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour,
 		SentinelDedup: f.compat == "sentinel"}
 	r.agg = engine.NewAggregator(opts, func(a *engine.Alert) error {
 		if !r.stream || a.EventCount == 1 {

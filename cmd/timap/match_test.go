@@ -15,7 +15,7 @@ import (
 
 type alertOut struct {
 	SystemAlertId, RuleId, IndicatorId, IndicatorType, IndicatorValue string
-	MatchedValue, MatchedColumn, Origin                               string
+	MatchedValue, MatchedColumn, Origin, StartTime, EndTime           string
 	EventCount                                                        int
 	Entities                                                          []map[string]string
 	ExtendedProperties                                                map[string]any
@@ -501,5 +501,35 @@ func TestMatchEventsDirectory(t *testing.T) {
 		if !strings.Contains(summary, s) {
 			t.Errorf("summary lacks %q:\n%s", s, summary)
 		}
+	}
+}
+
+// TestMatchJoinLateRelease: a link parked until its mail row comes is
+// counted into its own hour's alert even when later rows have moved past
+// that hour (it was written twice, with the count split).
+func TestMatchJoinLateRelease(t *testing.T) {
+	dir := t.TempDir()
+	inds, rows := filepath.Join(dir, "bad.txt"), filepath.Join(dir, "mail.ndjson")
+	os.WriteFile(inds, []byte("evil.example.com\n"), 0o600)
+	os.WriteFile(rows, []byte(strings.Join([]string{
+		`{"TimeGenerated":"2026-11-30T13:06:54Z","Type":"EmailUrlInfo","NetworkMessageId":"m1","Url":"http://evil.example.com/a","UrlDomain":"evil.example.com"}`,
+		`{"TimeGenerated":"2026-11-30T13:15:00Z","Type":"EmailEvents","NetworkMessageId":"m2","DeliveryAction":"Delivered"}`,
+		`{"TimeGenerated":"2026-11-30T13:15:07Z","Type":"EmailUrlInfo","NetworkMessageId":"m2","Url":"http://evil.example.com/b","UrlDomain":"evil.example.com"}`,
+		`{"TimeGenerated":"2026-11-30T14:01:00Z","Type":"EmailEvents","NetworkMessageId":"m3","DeliveryAction":"Delivered"}`,
+		`{"TimeGenerated":"2026-11-30T14:01:05Z","Type":"EmailUrlInfo","NetworkMessageId":"m3","Url":"http://evil.example.com/c","UrlDomain":"evil.example.com"}`,
+		`{"TimeGenerated":"2026-11-30T14:05:00Z","Type":"EmailEvents","NetworkMessageId":"m1","DeliveryAction":"Delivered"}`,
+	}, "\n")+"\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", inds, "--events", rows, "--now", "2026-11-30T12:00:00Z")
+	const r05 = "87cc75df-d7b2-44f1-b064-ee924edfc879"
+	var got []string
+	for _, a := range alerts {
+		if a.RuleId == r05 {
+			got = append(got, fmt.Sprintf("%s-%s %d", a.StartTime, a.EndTime, a.EventCount))
+		}
+	}
+	slices.Sort(got)
+	// 13:00 hour: links a and b (a released at 14:05); 14:00 hour: c.
+	if want := []string{"2026-11-30T13:06:54Z-2026-11-30T13:15:07Z 2", "2026-11-30T14:01:05Z-2026-11-30T14:01:05Z 1"}; !slices.Equal(got, want) {
+		t.Errorf("R05 alerts %v, want %v\n%s", got, want, summary)
 	}
 }

@@ -282,3 +282,12 @@ func TestLaneSchemaFindings(t *testing.T) {
 		t.Errorf("logged %d warnings, want one per kind of finding (2):\n%s", n, logged.String())
 	}
 }
+
+// TestStageLatenessCoversJoins: the built-in R05/R37 join within 1 h, so a
+// stage keeps windows open at least that long whatever its config says.
+func TestStageLatenessCoversJoins(t *testing.T) {
+	st := newTestStage(t, &heldSink{}, nil)
+	if st.cfg.Lateness != time.Hour {
+		t.Errorf("lateness %v, want the join window 1h", st.cfg.Lateness)
+	}
+}

@@ -25,7 +25,8 @@ type StageConfig struct {
 	// matched value) per window of event time. Default 1 h.
 	Window time.Duration
 	// Lateness is how far behind a lane's newest event time a row may
-	// arrive and still count into its window. Default 0.
+	// arrive and still count into its window. Default 0; at least the
+	// rules' longest join window (Executor.JoinWindow).
 	Lateness time.Duration
 	// MaxFuture: a row stamped more than this after the clock (a device
 	// with a wrong clock) is matched and counted but does not advance the
@@ -84,9 +85,8 @@ func NewStage(cfg StageConfig) (*Stage, error) {
 	if cfg.Window <= 0 {
 		cfg.Window = time.Hour
 	}
-	if cfg.Lateness < 0 {
-		cfg.Lateness = 0
-	}
+	// Joined matches come as late as the join window allows.
+	cfg.Lateness = max(cfg.Lateness, cfg.Executor.JoinWindow())
 	if cfg.MaxFuture <= 0 {
 		cfg.MaxFuture = 24 * time.Hour
 	}

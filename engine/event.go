@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"strings"
 	"time"
+	"unsafe"
 )
 
 // Field is one decoded column of a log row: a Sentinel column name
@@ -89,12 +89,55 @@ func (s ColumnSet) Has(column string) bool {
 }
 
 // Clone returns a copy of e that owns its strings, for rows kept beyond the
-// decoder's next line (rows waiting for a join).
+// decoder's next line (rows waiting for a join). Names and values share
+// one allocation.
 func (e *Event) Clone() *Event {
-	c := &Event{Table: e.Table, TimeGenerated: e.TimeGenerated, Origin: e.Origin, Offset: e.Offset}
-	c.fields = make([]Field, len(e.fields))
-	for i, f := range e.fields {
-		c.fields[i] = Field{strings.Clone(f.Column), strings.Clone(f.Value)}
+	n := 0
+	for _, f := range e.fields {
+		n += len(f.Column) + len(f.Value)
+	}
+	c, p := e.shell(len(e.fields), n)
+	for _, f := range e.fields {
+		c.fields = append(c.fields, Field{p.copy(f.Column), p.copy(f.Value)})
 	}
 	return c
+}
+
+// Project returns a copy of e with only the columns cols it has, in that
+// order, owning its values (one allocation for all of them); the column
+// names are cols' own strings.
+func (e *Event) Project(cols []string) *Event {
+	n := 0
+	for _, col := range cols {
+		n += len(e.Value(col))
+	}
+	c, p := e.shell(len(cols), n)
+	for _, col := range cols {
+		if v, ok := e.Get(col); ok {
+			c.fields = append(c.fields, Field{col, p.copy(v)})
+		}
+	}
+	return c
+}
+
+// shell is an empty copy of e with room for fields columns, and a packer
+// of size bytes for its strings.
+func (e *Event) shell(fields, size int) (*Event, *packer) {
+	// Table is no copy: decoders give it from a constant or an intern table.
+	c := &Event{Table: e.Table, TimeGenerated: e.TimeGenerated, Origin: e.Origin, Offset: e.Offset,
+		fields: make([]Field, 0, fields)}
+	return c, &packer{buf: make([]byte, 0, size)}
+}
+
+// packer copies strings into one buffer sized up front, so the strings
+// handed out never move.
+type packer struct{ buf []byte }
+
+func (p *packer) copy(s string) string {
+	if s == "" {
+		return ""
+	}
+	at := len(p.buf)
+	p.buf = append(p.buf, s...)
+	return unsafe.String(&p.buf[at], len(s))
 }

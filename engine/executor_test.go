@@ -9,7 +9,7 @@ import (
 var t0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
 // ind builds a live indicator with one observable per value.
-func ind(t *testing.T, id string, typ ObservableType, column string, values ...string) *Indicator {
+func ind(t testing.TB, id string, typ ObservableType, column string, values ...string) *Indicator {
 	t.Helper()
 	in := &Indicator{IndicatorId: id, Active: true, Modified: t0, TimeGenerated: t0, ConfidenceScore: -1}
 	for _, v := range values {

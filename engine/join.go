@@ -7,6 +7,7 @@ import "time"
 // dropped first) and by the join window in event time.
 type joinState struct {
 	j       *Join
+	cols    []string          // the key and the kept columns of partner rows
 	rows    map[string]*Event // key → newest partner row (a clone)
 	rowKeys []string          // insertion order, for eviction
 	pending map[string][]parked
@@ -30,7 +31,8 @@ type pendingRef struct {
 }
 
 func newJoinState(j *Join) *joinState {
-	return &joinState{j: j, rows: map[string]*Event{}, pending: map[string][]parked{}}
+	cols := append([]string{j.On}, j.Columns...)
+	return &joinState{j: j, cols: cols, rows: map[string]*Event{}, pending: map[string][]parked{}}
 }
 
 // see advances the join's clock and evicts what the window has passed.
@@ -81,15 +83,8 @@ func (js *joinState) partnerRow(ev *Event) []*Match {
 	if key == "" || !filtersHold(js.j.Filters, ev) {
 		return nil
 	}
-	row := &Event{Table: ev.Table, TimeGenerated: ev.TimeGenerated, Origin: ev.Origin, Offset: ev.Offset}
-	row.Set(js.j.On, key)
-	for _, c := range js.j.Columns {
-		if v, ok := ev.Get(c); ok {
-			row.Set(c, v)
-		}
-	}
-	row = row.Clone()
-	key = row.Value(js.j.On) // the row's may alias a reused line
+	row := ev.Project(js.cols) // owned: ev's strings may alias a reused line
+	key = row.Value(js.j.On)
 	if _, ok := js.rows[key]; !ok {
 		js.rowKeys = append(js.rowKeys, key)
 	}

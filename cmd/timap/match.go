@@ -7,10 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -272,7 +270,14 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 	r.out = bufio.NewWriterSize(stdout, 64<<10)
 	r.enc = json.NewEncoder(r.out)
 	r.stream = slices.Contains(f.events, "-")
-	opts := engine.AggregatorOptions{Window: f.window, Lateness: x.JoinWindow(), EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour,
+	// A stream closes windows as event time passes (joined matches may come
+	// a join window late); a batch run only at the end, so rows in any
+	// order count into their window and each alert is written once.
+	lateness := x.JoinWindow()
+	if !r.stream {
+		lateness = batchLateness
+	}
+	opts := engine.AggregatorOptions{Window: f.window, Lateness: lateness, EmitFirst: r.stream, Clock: f.clock, MaxFuture: 24 * time.Hour,
 		SentinelDedup: f.compat == "sentinel"}
 	r.agg = engine.NewAggregator(opts, func(a *engine.Alert) error {
 		if !r.stream || a.EventCount == 1 {
@@ -288,6 +293,9 @@ func newMatchRun(x *engine.Executor, f *matchFlags, stdout io.Writer) *matchRun 
 	})
 	return r
 }
+
+// batchLateness keeps every window of a batch run open until the end.
+const batchLateness = 100 * 365 * 24 * time.Hour
 
 // eventReport summarises the events side of a match run.
 type eventReport struct {
@@ -318,7 +326,7 @@ func (r *matchRun) matchAll(paths []string) {
 		}
 	}
 	needAny := r.x.NeedsAny()
-	for _, path := range walkEvents(paths) {
+	for _, path := range files.Walk(paths) {
 		rd, err := files.OpenEvents(path, r.flags.table, r.flags.now)
 		r.mu.Lock()
 		r.rep.files++
@@ -359,42 +367,6 @@ func (r *matchRun) matchAll(paths []string) {
 		}
 		rd.Close()
 	}
-}
-
-// walkEvents replaces each directory of paths by the files below it, in
-// lexical order (as --indicators reads directories); hidden files and
-// directories are skipped. A directory that cannot be read stays in the
-// list, so opening it reports why.
-func walkEvents(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		if st, err := os.Stat(p); p == "-" || err != nil || !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		var files []string
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") && path != p {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			out = append(out, p)
-			continue
-		}
-		out = append(out, files...)
-	}
-	return out
 }
 
 // finish emits the open alerts and flushes the output. Call with mu held.

@@ -533,3 +533,26 @@ func TestMatchJoinLateRelease(t *testing.T) {
 		t.Errorf("R05 alerts %v, want %v\n%s", got, want, summary)
 	}
 }
+
+// TestMatchOutOfOrderRows: a batch run counts rows into their hour's
+// alert whatever their order (a later row once closed the window and the
+// earlier hour's alert was written twice, with the count split).
+func TestMatchOutOfOrderRows(t *testing.T) {
+	dir := t.TempDir()
+	inds, rows := filepath.Join(dir, "feed.txt"), filepath.Join(dir, "dns.ndjson")
+	os.WriteFile(inds, []byte("evil.example\n"), 0o600)
+	os.WriteFile(rows, []byte(strings.Join([]string{
+		`{"Type":"DnsEvents","TimeGenerated":"2026-11-30T08:10:00Z","Name":"evil.example","SubType":"LookupQuery"}`,
+		`{"Type":"DnsEvents","TimeGenerated":"2026-11-30T10:30:00Z","Name":"evil.example","SubType":"LookupQuery"}`,
+		`{"Type":"DnsEvents","TimeGenerated":"2026-11-30T08:20:00Z","Name":"evil.example","SubType":"LookupQuery"}`,
+	}, "\n")+"\n"), 0o600)
+	alerts, summary := runMatchCLI(t, "--indicators", inds, "--events", rows, "--now", "2026-11-30T12:00:00Z")
+	var got []string
+	for _, a := range alerts {
+		got = append(got, fmt.Sprintf("%s-%s %d", a.StartTime, a.EndTime, a.EventCount))
+	}
+	slices.Sort(got)
+	if want := []string{"2026-11-30T08:10:00Z-2026-11-30T08:20:00Z 2", "2026-11-30T10:30:00Z-2026-11-30T10:30:00Z 1"}; !slices.Equal(got, want) {
+		t.Errorf("alerts %v, want %v\n%s", got, want, summary)
+	}
+}

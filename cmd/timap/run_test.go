@@ -547,3 +547,36 @@ func TestRunConfigErrors(t *testing.T) {
 		t.Errorf("--check: exit %d %s %s", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestRunFilesOneStream: the files of a file source (a directory here) are
+// one stream, as in timap match: a link in one file joins the mail row in
+// the next, and the final counts equal match's.
+func TestRunFilesOneStream(t *testing.T) {
+	dir := t.TempDir()
+	inds, mail := filepath.Join(dir, "feed.txt"), filepath.Join(dir, "mail")
+	os.WriteFile(inds, []byte("http://evil.example/x\n"), 0o600)
+	os.MkdirAll(mail, 0o700)
+	os.WriteFile(filepath.Join(mail, "1.ndjson"), []byte(strings.Join([]string{
+		`{"Type":"EmailEvents","TimeGenerated":"2026-11-30T08:30:00Z","NetworkMessageId":"X","DeliveryAction":"Delivered"}`,
+		`{"Type":"EmailUrlInfo","TimeGenerated":"2026-11-30T08:31:00Z","NetworkMessageId":"X","Url":"http://evil.example/x","UrlDomain":"evil.example"}`,
+		`{"Type":"EmailUrlInfo","TimeGenerated":"2026-11-30T08:55:00Z","NetworkMessageId":"A","Url":"http://evil.example/x","UrlDomain":"evil.example"}`,
+	}, "\n")+"\n"), 0o600)
+	os.WriteFile(filepath.Join(mail, "2.ndjson"), []byte(`{"Type":"EmailEvents","TimeGenerated":"2026-11-30T09:10:00Z","NetworkMessageId":"A","DeliveryAction":"Delivered"}`+"\n"), 0o600)
+	want := matchAlerts(t, "--indicators", inds, "--events", mail)
+	var stdout, stderr bytes.Buffer
+	if code := runStream(context.Background(), []string{"--indicators", inds, "--events", mail, "--now", runNow}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	final := map[string]int{} // the last emission of each alert carries its final count
+	for _, a := range decodeAlerts(t, stdout.Bytes()) {
+		final[a.SystemAlertId] = a.EventCount
+	}
+	if len(want) != 2 || len(final) != 2 { // R05 and R37 both read Url
+		t.Fatalf("match %d alerts, run %d", len(want), len(final))
+	}
+	for id, w := range want {
+		if w.EventCount != 2 || final[id] != 2 {
+			t.Errorf("%s alert %s: match counts %d, run %d; want 2 (both links, the second joined across files)", w.RuleId, id, w.EventCount, final[id])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,40 @@ func (r *EventReader) csvNeed(need func(string) engine.ColumnSet) engine.ColumnS
 		return r.needAny
 	}
 	return need(r.table)
+}
+
+// Walk replaces each directory of paths by the files below it, in lexical
+// order; hidden files and directories are skipped. "-" and paths that are
+// not directories (missing ones included, so that opening them reports
+// why) are kept as they are, as is a directory that cannot be walked.
+func Walk(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if st, err := os.Stat(p); p == "-" || err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var found []string
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != p {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, found...)
+	}
+	return out
 }

@@ -32,10 +32,13 @@ const sealEvery = 1024
 // FileSource reads events from files and standard input, in the formats
 // and with the line numbering of `timap match --events`: CEF lines with
 // or without a syslog header, NDJSON rows, *.csv exports, *.gz of these,
-// "-" for standard input. Each file is one lane whose alerts carry
-// "path:line" origins; at the end of each file the lane's open alerts
-// are flushed with their final counts. Bad lines are counted and logged,
-// never fatal; a file that cannot be opened is an error.
+// "-" for standard input; directories are read file by file
+// (files.Walk). The files are one lane, read in order, so a suppression
+// window or a join (R05/R37) spans files as in `timap match`; alerts
+// carry "path:line" origins, and the lane's open alerts are flushed with
+// their final counts at the end. Bad lines are counted and logged, never
+// fatal; a file that cannot be opened is an error, and the others are
+// still read.
 type FileSource struct {
 	// Label names the source in logs. Default "files".
 	Label string
@@ -63,12 +66,16 @@ func (f *FileSource) Name() string {
 // the error returned at the end names every such file.
 func (f *FileSource) Run(ctx context.Context, st *Stage) error {
 	var errs []error
-	for _, path := range f.Paths {
+	var lane *Lane // the files' lane, made at the first file
+	for _, path := range files.Walk(f.Paths) {
 		var err error
 		if path == "-" {
 			err = f.runStdin(ctx, st)
 		} else {
-			err = f.runFile(ctx, st, path)
+			if lane == nil {
+				lane = st.NewLane(f.Name(), -1, f.Route)
+			}
+			err = f.runFile(ctx, st, lane, path)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -78,10 +85,15 @@ func (f *FileSource) Run(ctx context.Context, st *Stage) error {
 			errs = append(errs, err)
 		}
 	}
+	if lane != nil {
+		if err := lane.Flush(ctx); err != nil && ctx.Err() == nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
-func (f *FileSource) runFile(ctx context.Context, st *Stage, path string) error {
+func (f *FileSource) runFile(ctx context.Context, st *Stage, lane *Lane, path string) error {
 	now := st.cfg.Now
 	if now.IsZero() {
 		now = time.Now().UTC()
@@ -95,7 +107,6 @@ func (f *FileSource) runFile(ctx context.Context, st *Stage, path string) error 
 	if st.cfg.Schemas != nil {
 		r.SetSchema(st.schema())
 	}
-	lane := st.NewLane(path, -1, f.Route)
 	var ev engine.Event
 	for n := 1; ; n++ {
 		err := r.Next(&ev, st.cfg.Executor.Needs)
@@ -122,10 +133,7 @@ func (f *FileSource) runFile(ctx context.Context, st *Stage, path string) error 
 			}
 		}
 	}
-	if err := lane.Seal(); err != nil {
-		return err
-	}
-	return lane.Flush(ctx)
+	return lane.Seal()
 }
 
 // runStdin reads standard input on its own goroutine, since a read of a

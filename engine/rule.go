@@ -153,6 +153,9 @@ const (
 	OpMatchesRegex FilterOp = "matches"     // RE2 search
 )
 
+// filterOpNames lists the operators for error messages.
+var filterOpNames = []string{"=~", "==", "!~", "in~", "in", "has", "!has", "startswith", "!startswith", "contains", "isnotempty", "matches"}
+
 // Filter is one condition on a column of the row.
 type Filter struct {
 	Column string
@@ -510,7 +513,7 @@ func compileFilter(id string, f *Filter) error {
 			return fmt.Errorf("rule %s: filter %s %s needs values", id, f.Column, f.Op)
 		}
 	default:
-		return fmt.Errorf("rule %s: unknown filter operator %q", id, f.Op)
+		return fmt.Errorf("rule %s: unknown filter operator %q (want one of %s)", id, f.Op, strings.Join(filterOpNames, " "))
 	}
 
 	return nil

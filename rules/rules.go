@@ -339,14 +339,15 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 		if j.Window != "" {
 			d, err := time.ParseDuration(j.Window)
 			if err != nil || d <= 0 {
-				return nil, fail("join", "window %q: want a positive duration such as 1h", j.Window)
+				return nil, &Error{File: name, Line: max(nodeLine(&root, "join", "window"), 1), Field: "join.window",
+					Msg: fmt.Sprintf("%q: want a positive duration such as 1h", j.Window)}
 			}
 			r.Join.Window = d
 		}
 		for i, fl := range j.Filters {
 			ef, err := toFilter(fl)
 			if err != nil {
-				return nil, fail("join", "filters[%d]: %v", i, err)
+				return nil, &Error{File: name, Line: max(nodeLine(&root, "join", "filters", i), 1), Field: fmt.Sprintf("join.filters[%d]", i), Msg: err.Error()}
 			}
 			r.Join.Filters = append(r.Join.Filters, ef)
 		}

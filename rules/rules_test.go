@@ -147,7 +147,7 @@ join:
 		j.Filters[0].Op != engine.OpNotHas || j.Columns[0] != "RecipientEmailAddress" {
 		t.Errorf("join %+v", r.Join)
 	}
-	if _, err := Parse("j.yaml", []byte(strings.Replace(src, "30m", "soon", 1))); err == nil || !strings.Contains(err.Error(), "j.yaml:7: join: window") {
+	if _, err := Parse("j.yaml", []byte(strings.Replace(src, "30m", "soon", 1))); err == nil || !strings.Contains(err.Error(), `j.yaml:10: join.window: "soon": want a positive duration`) {
 		t.Errorf("bad window: %v", err)
 	}
 }
@@ -284,7 +284,7 @@ func TestLoaderMessages(t *testing.T) {
 		{"compat candidate", valid + "sentinel:\n  compat:\n    candidates:\n      - {column: Name, type: domain}\n      - {column: Name, type: hostname}\n",
 			`b.yaml:19: sentinel.compat.candidates[1]: unknown observable type "hostname" (want ip, domain, url, email, filehash or filename)`},
 		{"compat filter", valid + "sentinel:\n  compat:\n    filters:\n      - {column: Name, op: \"~~\", value: x}\n",
-			`b.yaml:18: sentinel.compat.filters[0]: unknown filter operator "~~"`},
+			`b.yaml:18: sentinel.compat.filters[0]: unknown filter operator "~~" (want one of =~ == !~ in~ in has !has startswith !startswith contains isnotempty matches)`},
 	} {
 		_, err := Parse("b.yaml", []byte(tt.src))
 		if err == nil || err.Error() != tt.want {

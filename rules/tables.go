@@ -264,10 +264,14 @@ func checkColumns(name string, root *yaml.Node, f *file, r *engine.Rule) error {
 	if j := r.Join; j != nil {
 		jt := schemas[j.Table]
 		if jt == nil {
-			return fail(nodeLine(root, "join", "table"), "join", "no schema for table %q%s", j.Table, knownTable(j.Table, schemas))
+			return fail(nodeLine(root, "join", "table"), "join.table", "no schema for table %q%s", j.Table, knownTable(j.Table, schemas))
 		}
 		if !has(j.On) || !jt.Has(j.On) {
-			return fail(nodeLine(root, "join", "on"), "join", "%q is not a column of both %s and %s", j.On, strings.Join(r.AllTables(), " or "), j.Table)
+			msg := fmt.Sprintf("%q is not a column of both %s and %s", j.On, strings.Join(r.AllTables(), " or "), j.Table)
+			if s := suggest(j.On, append(slices.Clone(tables), jt), f.Columns, derived); s != "" && s != j.On {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			return fail(nodeLine(root, "join", "on"), "join.on", "%s", msg)
 		}
 		for i, fl := range j.Filters {
 			if !jt.Has(fl.Column) {

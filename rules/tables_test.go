@@ -246,8 +246,9 @@ entities:
 	for _, tt := range []struct{ name, old, new, want string }{
 		{"filter typo", "column: DeliveryAction", "column: DeliveryActoin", `j.yaml:11: join.filters[0]: "DeliveryActoin" is not a column of EmailEvents`},
 		{"column typo", "columns: [RecipientEmailAddress]", "columns: [Recipient]", `j.yaml:12: join.columns[0]: "Recipient" is not a column of EmailEvents`},
-		{"key not in both", "on: NetworkMessageId", "on: Subject", `j.yaml:9: join: "Subject" is not a column of both EmailUrlInfo and EmailEvents`},
-		{"unknown table", "table: EmailEvents", "table: Mail_CL", `j.yaml:8: join: no schema for table "Mail_CL"`},
+		{"key not in both", "on: NetworkMessageId", "on: Subject", `j.yaml:9: join.on: "Subject" is not a column of both EmailUrlInfo and EmailEvents`},
+		{"key in another case", "on: NetworkMessageId", "on: NetworkMessageID", `j.yaml:9: join.on: "NetworkMessageID" is not a column of both EmailUrlInfo and EmailEvents (did you mean "NetworkMessageId"?)`},
+		{"unknown table", "table: EmailEvents", "table: Mail_CL", `j.yaml:8: join.table: no schema for table "Mail_CL"`},
 		{"partner column not kept", "log: [Url, RecipientEmailAddress]", "log: [Url, Subject]",
 			`j.yaml:14: project.log[1]: "Subject" is not a column of EmailUrlInfo nor a join column (RecipientEmailAddress)`},
 		{"primary filter on a partner column", "candidates:", "filters:\n  - {column: RecipientEmailAddress, op: isnotempty}\ncandidates:",

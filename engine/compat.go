@@ -81,6 +81,9 @@ func (c *Compat) caseFor(col string) string {
 // compatCases are the Compat.Case values.
 var compatCases = []string{"", "raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
 
+// CompatCaseModes lists the modes of Compat.Case and CaseByColumn.
+func CompatCaseModes() []string { return slices.Clone(compatCases[1:]) }
+
 // sentinelLookback is how far back the original reads the TI table: an
 // indicator not re-ingested for 14 days is invisible (spec §0.3 item 1).
 const sentinelLookback = 14 * 24 * time.Hour
@@ -103,9 +106,7 @@ func (c *Compat) compile(id string) error {
 		return err
 	}
 	for _, col := range c.TIIPColumns {
-		switch col {
-		case "NetworkIP", "NetworkDestinationIP", "NetworkSourceIP", "EmailSourceIpAddress":
-		default:
+		if !isTIIPColumn(col) {
 			return fmt.Errorf("rule %s: compat ti_ip_columns: %q is not a TI IP column", id, col)
 		}
 	}

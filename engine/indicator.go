@@ -122,6 +122,9 @@ var tiIPColumns = []string{"NetworkIP", "NetworkDestinationIP", "NetworkSourceIP
 
 func isTIIPColumn(col string) bool { return slices.Contains(tiIPColumns, col) }
 
+// TIIPColumnNames lists the TI IP columns (Compat.TIIPColumns values).
+func TIIPColumnNames() []string { return slices.Clone(tiIPColumns) }
+
 // Live reports whether ind may match an event stamped at eventTime when
 // processed at now (issue #2, spec §0.3 items 3 and 7, with the quirks
 // fixed):

@@ -494,12 +494,9 @@ func Parse(name string, data []byte) (*engine.Rule, error) {
 	return r, nil
 }
 
-// compatCases are the values of sentinel.compat.case and case_by_column
-// (engine.Compat.Case).
-var compatCases = []string{"raw", "lower", "upper", "ti_raw", "lower_or_upper", "stem_raw", "path_raw"}
-
-// tiIPColumns are the values of sentinel.compat.ti_ip_columns.
-var tiIPColumns = []string{"NetworkIP", "NetworkSourceIP", "NetworkDestinationIP", "EmailSourceIpAddress"}
+// compatCases and tiIPColumns are the values of sentinel.compat.case
+// (and case_by_column) and of ti_ip_columns, as the engine defines them.
+var compatCases, tiIPColumns = engine.CompatCaseModes(), engine.TIIPColumnNames()
 
 // toCandidate converts a candidate of a rule file.
 func toCandidate(c candidate) (engine.Candidate, error) {

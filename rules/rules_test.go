@@ -280,7 +280,7 @@ func TestLoaderMessages(t *testing.T) {
 		{"compat case_by_column", valid + "sentinel:\n  compat:\n    case: raw\n    case_by_column:\n      Name: Lower\n",
 			`b.yaml:19: sentinel.compat.case_by_column.Name: "Lower": want one of ` + cases},
 		{"compat ti_ip_columns", valid + "sentinel:\n  compat:\n    ti_ip_columns:\n      - NetworkIP\n      - NetworkIp\n",
-			`b.yaml:19: sentinel.compat.ti_ip_columns[1]: "NetworkIp" is not a TI IP column (want one of NetworkIP, NetworkSourceIP, NetworkDestinationIP, EmailSourceIpAddress)`},
+			`b.yaml:19: sentinel.compat.ti_ip_columns[1]: "NetworkIp" is not a TI IP column (want one of NetworkIP, NetworkDestinationIP, NetworkSourceIP, EmailSourceIpAddress)`},
 		{"compat candidate", valid + "sentinel:\n  compat:\n    candidates:\n      - {column: Name, type: domain}\n      - {column: Name, type: hostname}\n",
 			`b.yaml:19: sentinel.compat.candidates[1]: unknown observable type "hostname" (want ip, domain, url, email, filehash or filename)`},
 		{"compat filter", valid + "sentinel:\n  compat:\n    filters:\n      - {column: Name, op: \"~~\", value: x}\n",

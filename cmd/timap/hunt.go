@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"timap/engine"
@@ -35,7 +34,7 @@ func runHunt(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, huntUsage)
 		return 0
 	case "list":
-		for _, h := range slices.SortedStableFunc(slices.Values(hunts), func(a, b *engine.Rule) int { return strings.Compare(ruleNumber(a), ruleNumber(b)) }) {
+		for _, h := range byNumber(hunts) {
 			fmt.Fprintf(stdout, "%-2s  %s  %-14s %s\n", ruleNumber(h), h.ID, h.Table, h.Name)
 		}
 		return 0
@@ -67,7 +66,7 @@ func runHunt(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "timap hunt: --rules takes one edited copy of the hunt (id %s); use timap match to run other rules\n", hunt.ID)
 			return 2
 		}
-		fmt.Fprintf(stderr, "rules: %s replaces built-in hunt %s\n", clean(extra[0].SourceFile), clean(strings.TrimSpace(ruleNumber(hunt)+" "+hunt.Name)))
+		fmt.Fprintf(stderr, "rules: %s replaces built-in hunt %s\n", clean(extra[0].SourceFile), clean(numbered(hunt, hunt.Name)))
 		hunt = extra[0]
 	}
 	return matchWith(f, []*engine.Rule{hunt}, stdout, stderr)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -138,7 +137,7 @@ func runMatch(args []string, stdout, stderr io.Writer) int {
 		ruleSet, replaced, derr = rules.WithOverrides(ruleSet, extra)
 		err = errors.Join(lerr, derr)
 		for _, o := range replaced {
-			fmt.Fprintf(stderr, "rules: %s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(strings.TrimSpace(ruleNumber(o.Builtin)+" "+o.Builtin.Name)))
+			fmt.Fprintf(stderr, "rules: %s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(numbered(o.Builtin, o.Builtin.Name)))
 		}
 	}
 	if err != nil {

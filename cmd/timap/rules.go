@@ -57,7 +57,7 @@ func rulesList(stdout, stderr io.Writer) int {
 		return 1
 	}
 	// In catalogue order (R01…R53), as the docs name them.
-	rs = slices.SortedStableFunc(slices.Values(rs), func(a, b *engine.Rule) int { return strings.Compare(ruleNumber(a), ruleNumber(b)) })
+	rs = byNumber(rs)
 	for _, r := range rs {
 		var looks []string
 		for _, c := range r.Candidates {
@@ -129,7 +129,7 @@ func rulesValidate(paths []string, stdout, stderr io.Writer) int {
 	}
 	for _, o := range replaced {
 		if !sameFile(o.Rule.SourceFile, o.Builtin.SourceFile) {
-			fmt.Fprintf(stdout, "%s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(strings.TrimSpace(ruleNumber(o.Builtin)+" "+o.Builtin.Name)))
+			fmt.Fprintf(stdout, "%s replaces built-in rule %s\n", clean(o.Rule.SourceFile), clean(numbered(o.Builtin, o.Builtin.Name)))
 		}
 	}
 	fmt.Fprintf(stdout, "%d rules valid\n", len(rs))
@@ -185,6 +185,15 @@ func ruleNumber(r *engine.Rule) string {
 	return n
 }
 
+// numbered is s after r's catalogue number, when it has one ("R03 TI
+// map Domain entity to DnsEvents").
+func numbered(r *engine.Rule, s string) string { return strings.TrimSpace(ruleNumber(r) + " " + s) }
+
+// byNumber returns rs in catalogue order (R01…R53, H1…H5).
+func byNumber(rs []*engine.Rule) []*engine.Rule {
+	return slices.SortedStableFunc(slices.Values(rs), func(a, b *engine.Rule) int { return strings.Compare(ruleNumber(a), ruleNumber(b)) })
+}
+
 // findRule finds a rule by id, catalogue number ("R01", "r1" too), file
 // name with or without .yaml, or name, ignoring case.
 func findRule(rs []*engine.Rule, key string) *engine.Rule {
@@ -200,7 +209,7 @@ func findRule(rs []*engine.Rule, key string) *engine.Rule {
 }
 
 func explain(w io.Writer, r *engine.Rule) {
-	fmt.Fprintf(w, "%s — %s (version %s, severity %s)\n", strings.TrimSpace(ruleNumber(r)+" "+r.ID), r.Name, r.Version, r.Severity)
+	fmt.Fprintf(w, "%s — %s (version %s, severity %s)\n", numbered(r, r.ID), r.Name, r.Version, r.Severity)
 	if r.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", r.Description)
 	}

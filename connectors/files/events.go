@@ -192,10 +192,11 @@ func (r *EventReader) csvNeed(need func(string) engine.ColumnSet) engine.ColumnS
 	return need(r.table)
 }
 
-// Walk replaces each directory of paths by the files below it, in lexical
-// order; hidden files and directories are skipped. "-" and paths that are
-// not directories (missing ones included, so that opening them reports
-// why) are kept as they are, as is a directory that cannot be walked.
+// Walk replaces each directory of paths by the files below it, as
+// LoadIndicators reads directories (listFiles: lexical order, hidden files
+// and directories and *.md skipped). "-" and paths that are not
+// directories are kept, and so are entries that cannot be read, so that
+// opening them reports why.
 func Walk(paths []string) []string {
 	var out []string
 	for _, p := range paths {
@@ -203,27 +204,14 @@ func Walk(paths []string) []string {
 			out = append(out, p)
 			continue
 		}
-		var found []string
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(d.Name(), ".") && path != p {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			out = append(out, p)
-			continue
-		}
+		found, errs := listFiles(p)
 		out = append(out, found...)
+		for _, err := range errs {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				out = append(out, pe.Path)
+			}
+		}
 	}
 	return out
 }

@@ -73,25 +73,8 @@ func (c *CSVReader) Next(ev *engine.Event, need engine.ColumnSet) error {
 		if v == "" {
 			continue
 		}
-		switch col.name {
-		case "Type":
-			continue // the table, taken from the exact name only
-		case "TimeGenerated":
-			t, err := parseTimeGenerated(v)
-			if err != nil {
-				return &Error{Line: c.line, Msg: "bad TimeGenerated", Err: err}
-			}
-			ev.TimeGenerated = t
-			continue
-		}
-		if !need.Has(col.name) {
-			if row.typed() {
-				row.check(col, name, v)
-			}
-			continue
-		}
-		if v, ok := row.value(col, name, v); ok {
-			ev.Set(col.name, v)
+		if err := row.put(ev, col, name, v, need); err != nil {
+			return &Error{Line: c.line, Msg: "bad TimeGenerated", Err: err}
 		}
 	}
 	return nil

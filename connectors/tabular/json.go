@@ -143,25 +143,8 @@ func (dec *Decoder) Decode(line []byte, ev *engine.Event, need engine.ColumnSet,
 			}
 			continue
 		}
-		switch c.name {
-		case "Type":
-			continue // the table, taken from the exact name only
-		case "TimeGenerated":
-			t, err := parseTimeGenerated(p.val)
-			if err != nil {
-				return &Error{Offset: p.valAt, Msg: "bad TimeGenerated", Err: err}
-			}
-			ev.TimeGenerated = t
-			continue
-		}
-		if !need.Has(c.name) {
-			if row.typed() {
-				row.check(c, p.key, p.val)
-			}
-			continue
-		}
-		if v, ok := row.value(c, p.key, p.val); ok {
-			ev.Set(c.name, v)
+		if err := row.put(ev, c, p.key, p.val, need); err != nil {
+			return &Error{Offset: p.valAt, Msg: "bad TimeGenerated", Err: err}
 		}
 	}
 	return nil

@@ -347,6 +347,35 @@ func (r *row) value(c column, name, v string) (string, bool) {
 	return out, ok
 }
 
+// put stores one exported value v of column c (exported as name) in ev:
+// TimeGenerated becomes the row's time (its parse error is returned for
+// the caller to place), Type is skipped (the table, taken from the exact
+// name only), needed columns are converted and set, the others only
+// checked.
+func (r *row) put(ev *engine.Event, c column, name, v string, need engine.ColumnSet) error {
+	switch c.name {
+	case "Type":
+		return nil
+	case "TimeGenerated":
+		t, err := parseTimeGenerated(v)
+		if err != nil {
+			return err
+		}
+		ev.TimeGenerated = t
+		return nil
+	}
+	if !need.Has(c.name) {
+		if r.typed() {
+			r.check(c, name, v)
+		}
+		return nil
+	}
+	if v, ok := r.value(c, name, v); ok {
+		ev.Set(c.name, v)
+	}
+	return nil
+}
+
 // check counts v as a bad value when it is not of the column's type, for
 // the columns that are not stored (no conversion, no allocation).
 func (r *row) check(c column, name, v string) {
